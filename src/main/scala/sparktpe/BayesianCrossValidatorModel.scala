@@ -1,0 +1,59 @@
+package sparktpe
+
+import org.apache.spark.ml.Model
+import org.apache.spark.ml.param.ParamMap
+import org.apache.spark.sql.{DataFrame, Dataset, SparkSession}
+import org.apache.spark.sql.types.StructType
+
+/**
+ * The result of a [[BayesianCrossValidator]] fit: the best trial's model refitted on the whole
+ * input, and every trial's metrics. `transform` goes through `bestModel`.
+ *
+ * `avgMetrics(i)`, `stdMetrics(i)` and `getEstimatorParamMaps(i)` describe trial `i` in trial
+ * order (grid order in grid mode). Failed or cancelled trials have NaN metrics.
+ *
+ * @param trialResults every trial, in trial order
+ * @param stopReason   why the search stopped, e.g. "maxEvals (40) reached"
+ */
+class BayesianCrossValidatorModel private[sparktpe] (
+    override val uid: String,
+    val bestModel: Model[_],
+    val trialResults: Seq[TrialResult],
+    val stopReason: String,
+    private val subModelsOption: Option[Array[Array[Model[_]]]])
+  extends Model[BayesianCrossValidatorModel] with BayesianCrossValidatorParams {
+
+  /** Mean metric over folds of each trial, in trial order (NaN where a trial failed). */
+  val avgMetrics: Array[Double] = trialResults.map(_.metric).toArray
+
+  /** Population standard deviation over folds of each trial's metric, in trial order. */
+  val stdMetrics: Array[Double] = trialResults.map(_.stdMetric).toArray
+
+  /** True when `collectSubModels` was set for the fit. */
+  def hasSubModels: Boolean = subModelsOption.isDefined
+
+  /** Every fold's model, indexed [fold][trial] as in Spark's `CrossValidatorModel`. */
+  def subModels: Array[Array[Model[_]]] = subModelsOption.getOrElse(throw new IllegalStateException(
+    s"$uid has no subModels: set collectSubModels to true on the estimator before fit"))
+
+  /**
+   * One row per trial: `trialId` (int, 0-based, the index into `avgMetrics`), one column per
+   * tuned Param (named by the Param, or `<stage uid>_<name>` where names clash), `foldMetrics`
+   * (array of double), `metric`, `stdMetric`, `status` ("ok", "failed", "cancelled"), `error`
+   * and `fitSeconds` (wall seconds). Built in the active SparkSession.
+   */
+  def trials: DataFrame = TrialsTable.toDataFrame(SparkSession.active, trialResults)
+
+  override def transform(dataset: Dataset[_]): DataFrame = {
+    transformSchema(dataset.schema, logging = true)
+    bestModel.transform(dataset)
+  }
+
+  override def transformSchema(schema: StructType): StructType = bestModel.transformSchema(schema)
+
+  override def copy(extra: ParamMap): BayesianCrossValidatorModel = {
+    val copied = new BayesianCrossValidatorModel(uid, bestModel.copy(extra).asInstanceOf[Model[_]],
+      trialResults, stopReason, subModelsOption.map(_.map(_.clone())))
+    copyValues(copied, extra).setParent(parent)
+  }
+}

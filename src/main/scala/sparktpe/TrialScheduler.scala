@@ -1,0 +1,255 @@
+package sparktpe
+
+import java.util.concurrent.{ExecutionException, Executors, ThreadFactory}
+import java.util.concurrent.atomic.AtomicInteger
+
+import scala.collection.mutable.ArrayBuffer
+import scala.util.control.NonFatal
+
+import org.apache.spark.ml.Model
+import org.apache.spark.ml.param.ParamMap
+
+/** One (trial, fold) work item handed to the fold runner. */
+private[sparktpe] final case class FoldTask(
+    trialId: Int, fold: Int, numFolds: Int, maxEvals: Int, paramMap: ParamMap)
+
+/** What a search ended with: every trial in trial order, and why it stopped. */
+private[sparktpe] final case class SearchOutcome(
+    trials: Seq[TrialResult], stopReason: String, maxConcurrentFolds: Int)
+
+/**
+ * The search loop: a fixed pool of `parallelism` threads running (trial, fold) work items with no
+ * barrier. A free thread first takes the next unstarted fold of the oldest trial in flight, and
+ * only when there is none asks the proposer for a new trial. So with `parallelism <= numFolds`
+ * trials finish one after another, and an adaptive proposer sees each result before it proposes
+ * again, while every thread stays busy.
+ *
+ * State is guarded by one lock that is never held while a fit or a proposer runs. Proposals are
+ * made one at a time (the proposer is sequential anyway) on [[ProposerThread]].
+ *
+ * @param runFold fits and evaluates one work item; its exception fails only that trial
+ * @param onJobsToCancel cancels the Spark jobs of this search (on cancel or a fatal error)
+ * @param log receives one line per finished trial
+ */
+private[sparktpe] final class TrialScheduler(
+    numFolds: Int,
+    maxEvals: Int,
+    parallelism: Int,
+    largerIsBetter: Boolean,
+    proposer: Proposer,
+    runFold: FoldTask => FoldResult,
+    onJobsToCancel: () => Unit,
+    log: String => Unit) {
+
+  private final class Trial(val id: Int, val proposal: Proposal, val startNanos: Long) {
+    val foldMetrics: Array[Double] = Array.fill(numFolds)(Double.NaN)
+    val models: Array[Model[_]] = new Array[Model[_]](numFolds)
+    var foldsStarted = 0
+    var foldsRunning = 0
+    var foldsDone = 0
+    var error: Option[String] = None
+    var result: Option[TrialResult] = None
+    def wantsFold: Boolean = error.isEmpty && foldsStarted < numFolds
+  }
+
+  private sealed trait Work
+  private case object Stop extends Work
+  private final case class Propose(trialId: Int, finished: Seq[TrialOutcome]) extends Work
+  private final case class RunFold(trial: Trial, fold: Int) extends Work
+
+  private val lock = new Object
+  private val trials = ArrayBuffer.empty[Trial]
+  private val unreported = ArrayBuffer.empty[TrialOutcome]
+  private var proposing = false
+  private var exhausted = false
+  private var cancelled = false
+  private var fatal: Option[Throwable] = None
+  private var running = 0
+  private var maxRunning = 0
+  private var bestMetric = Double.NaN
+
+  /** Stops proposing, cancels this search's running Spark jobs; `run` then returns. */
+  def cancel(): Unit = {
+    lock.synchronized { cancelled = true; lock.notifyAll() }
+    onJobsToCancel()
+  }
+
+  /** Fitted sub-models, [fold][trialId], null where a fold did not finish. */
+  def subModels: Array[Array[Model[_]]] = lock.synchronized {
+    Array.tabulate(numFolds)(f => trials.map(_.models(f)).toArray)
+  }
+
+  /**
+   * Runs the search to its end.
+   * @throws SearchException when the proposer fails or the search is cancelled; it carries
+   *                         every trial that had finished
+   */
+  def run(): SearchOutcome = {
+    val pool = Executors.newFixedThreadPool(parallelism, TrialScheduler.workerThreads)
+    try {
+      val loops = (0 until parallelism).map(_ => pool.submit(new Runnable { def run(): Unit = workLoop() }))
+      loops.foreach { f =>
+        try f.get() catch { case e: ExecutionException => failSearch(e.getCause) }
+      }
+    } catch {
+      case e: InterruptedException => cancel(); throw e
+    } finally {
+      pool.shutdownNow()
+    }
+    lock.synchronized {
+      val results = trials.toSeq.map(t => t.result.getOrElse(close(t, TrialResult.Cancelled)))
+      fatal match {
+        case Some(e) => throw new SearchException(
+          s"the search stopped because the proposer failed: ${e.getMessage}", e, results)
+        case None if cancelled => throw new SearchException(
+          "the search was cancelled", null, results)
+        case None =>
+          val reason = if (exhausted) "the proposer had no more settings" else s"maxEvals ($maxEvals) reached"
+          SearchOutcome(results, reason, maxRunning)
+      }
+    }
+  }
+
+  private def failSearch(e: Throwable): Unit = {
+    lock.synchronized {
+      if (fatal.isEmpty && !cancelled) fatal = Some(e)
+      lock.notifyAll()
+    }
+    onJobsToCancel()
+  }
+
+  private def workLoop(): Unit = {
+    var more = true
+    while (more) {
+      nextWork() match {
+        case Stop => more = false
+        case Propose(id, finished) => propose(id, finished)
+        case RunFold(trial, fold) => runOne(trial, fold)
+      }
+    }
+  }
+
+  private def nextWork(): Work = lock.synchronized {
+    var work: Work = null
+    while (work == null) {
+      if (cancelled || fatal.nonEmpty) {
+        work = Stop
+      } else trials.find(_.wantsFold) match {
+        case Some(t) =>
+          t.foldsStarted += 1
+          t.foldsRunning += 1
+          running += 1
+          maxRunning = math.max(maxRunning, running)
+          work = RunFold(t, t.foldsStarted - 1)
+        case None if !proposing && !exhausted && trials.length < maxEvals =>
+          proposing = true
+          work = Propose(trials.length, unreported.toList)
+          unreported.clear()
+        case None if !proposing && running == 0 =>
+          work = Stop
+        case None =>
+          lock.wait()
+      }
+    }
+    work
+  }
+
+  private def propose(trialId: Int, finished: Seq[TrialOutcome]): Unit = {
+    val proposal = try ProposerThread.call(proposer.next(trialId, finished)) catch {
+      case NonFatal(e) => failSearch(e); return
+    }
+    lock.synchronized {
+      proposing = false
+      proposal match {
+        case Some(p) => trials += new Trial(trialId, p, System.nanoTime())
+        case None => exhausted = true
+      }
+      lock.notifyAll()
+    }
+  }
+
+  private def runOne(trial: Trial, fold: Int): Unit = {
+    val outcome = try {
+      val paramMap = TrialResult.strictParamMap(trial.proposal.settings)
+      Right(runFold(FoldTask(trial.id, fold, numFolds, maxEvals, paramMap)))
+    } catch {
+      case NonFatal(e) => Left(e)
+    }
+    lock.synchronized {
+      trial.foldsRunning -= 1
+      running -= 1
+      outcome match {
+        case Right(r) =>
+          trial.foldMetrics(fold) = r.metric
+          r.model.foreach(m => trial.models(fold) = m)
+          trial.foldsDone += 1
+        case Left(e) =>
+          if (trial.error.isEmpty) trial.error = Some(TrialScheduler.describe(e))
+      }
+      if (trial.foldsRunning == 0 && (trial.error.nonEmpty || trial.foldsDone == numFolds)) {
+        val status =
+          if (trial.error.isEmpty) TrialResult.Ok
+          else if (cancelled || fatal.nonEmpty) TrialResult.Cancelled
+          else TrialResult.Failed
+        val result = close(trial, status)
+        unreported += TrialOutcome(trial.id, status,
+          if (largerIsBetter) -result.metric else result.metric, trial.proposal.vals)
+        report(result)
+      }
+      lock.notifyAll()
+    }
+  }
+
+  /** Freezes a trial into its result (call with the lock held). */
+  private def close(t: Trial, status: String): TrialResult = {
+    val ok = status == TrialResult.Ok
+    val mean = if (ok) t.foldMetrics.sum / numFolds else Double.NaN
+    val std = if (ok) math.sqrt(t.foldMetrics.map(m => (m - mean) * (m - mean)).sum / numFolds)
+      else Double.NaN
+    val result = TrialResult(t.id, t.proposal.settings, t.proposal.vals, t.foldMetrics.clone(),
+      mean, std, status, if (ok) None else t.error.orElse(Some("not finished")),
+      (System.nanoTime() - t.startNanos) / 1e9)
+    t.result = Some(result)
+    result
+  }
+
+  private def report(r: TrialResult): Unit = {
+    if (r.isOk && (bestMetric.isNaN || (if (largerIsBetter) r.metric > bestMetric else r.metric < bestMetric))) {
+      bestMetric = r.metric
+    }
+    val what = if (r.isOk) f"metric ${r.metric}%.6g" else s"${r.status}: ${r.error.getOrElse("")}"
+    log(f"trial ${r.trialId + 1}/$maxEvals $what (best $bestMetric%.6g, ${r.fitSeconds}%.1f s)")
+  }
+}
+
+private[sparktpe] object TrialScheduler {
+  private val poolCount = new AtomicInteger()
+
+  private def workerThreads: ThreadFactory = {
+    val pool = poolCount.incrementAndGet()
+    val count = new AtomicInteger()
+    (r: Runnable) => {
+      val t = new Thread(r, s"sparktpe-worker-$pool-${count.incrementAndGet()}")
+      t.setDaemon(true)
+      t
+    }
+  }
+
+  /** A one-line error for the trials table: the exception class and message of the root cause. */
+  def describe(e: Throwable): String = {
+    var root = e
+    while (root.getCause != null && root.getCause != root) root = root.getCause
+    val top = s"${e.getClass.getName}: ${e.getMessage}"
+    if (root eq e) top else s"$top (caused by ${root.getClass.getName}: ${root.getMessage})"
+  }
+}
+
+/**
+ * The search could not finish: the proposer failed or the search was cancelled. `trials` holds
+ * every trial in trial order, finished ones with their metrics, so no finished work is lost.
+ */
+class SearchException(message: String, cause: Throwable, val trials: Seq[TrialResult])
+  extends RuntimeException(message, cause) {
+  /** Trials that finished with a metric. */
+  def finishedTrials: Seq[TrialResult] = trials.filter(_.isOk)
+}

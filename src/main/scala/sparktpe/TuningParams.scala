@@ -1,0 +1,119 @@
+package sparktpe
+
+import org.apache.spark.ml.Estimator
+import org.apache.spark.ml.evaluation.Evaluator
+import org.apache.spark.ml.param._
+
+/**
+ * The Params every sparktpe tuner shares. Names, meanings and defaults follow Spark's
+ * `CrossValidator`; the search Params (`searchAlgorithm`, `maxEvals`, `searchSpace`) are new.
+ *
+ * Params carry no Spark validator on purpose: Spark's generic "given invalid value" message
+ * does not say what is allowed. [[TuningParams.validateTuningParams]] checks every value with a
+ * message naming the Param, the value and the allowed range, before any Spark job starts.
+ */
+trait TuningParams extends Params {
+
+  /** The estimator (a single stage or a `Pipeline`) to tune. Required. */
+  final val estimator: Param[Estimator[_]] =
+    new Param(this, "estimator", "estimator to tune (a single stage or a Pipeline)")
+
+  /** The grid of settings, as Spark's `ParamGridBuilder` builds it. */
+  final val estimatorParamMaps: Param[Array[ParamMap]] = new Param(
+    this, "estimatorParamMaps",
+    "grid of param maps; in tpe or random mode with no searchSpace its values form the space")
+
+  /** Scores a fitted model on held-out data. Required. */
+  final val evaluator: Param[Evaluator] =
+    new Param(this, "evaluator", "evaluator used to select hyper-parameters")
+
+  /** Random seed for folds and for proposals. Default: hash of the class name, as in Spark. */
+  final val seed: LongParam = new LongParam(this, "seed", "random seed")
+
+  /** How many (trial, fold) fits run at once (>= 1). Default 1. */
+  final val parallelism: IntParam = new IntParam(this, "parallelism",
+    "number of (trial, fold) fits in flight at once (>= 1)")
+
+  /** Keep every fold's model in the fitted tuner model. Default false. */
+  final val collectSubModels: BooleanParam = new BooleanParam(this, "collectSubModels",
+    "whether to keep every fitted sub-model (memory grows with trials x folds)")
+
+  /** How proposals are made: "grid", "random" or "tpe". */
+  final val searchAlgorithm: Param[String] = new Param(this, "searchAlgorithm",
+    "how trials are proposed: grid, random or tpe. Default: tpe when a searchSpace is set, " +
+      "grid otherwise")
+
+  /** How many trials to evaluate (>= 1). Default: the grid's size when a grid is set. */
+  final val maxEvals: IntParam = new IntParam(this, "maxEvals",
+    "number of trials (parameter settings) to evaluate (>= 1); default: the whole grid")
+
+  /** Scala search space for random search; see [[SearchSpace]]. */
+  final val searchSpace: Param[SearchSpace] =
+    new Param(this, "searchSpace", "search space (Scala builder) for random search")
+
+  setDefault(seed -> this.getClass.getName.hashCode.toLong, parallelism -> 1,
+    collectSubModels -> false)
+
+  def getEstimator: Estimator[_] = $(estimator)
+  def getEstimatorParamMaps: Array[ParamMap] = $(estimatorParamMaps)
+  def getEvaluator: Evaluator = $(evaluator)
+  def getSeed: Long = $(seed)
+  def getParallelism: Int = $(parallelism)
+  def getCollectSubModels: Boolean = $(collectSubModels)
+  def getSearchSpace: SearchSpace = $(searchSpace)
+
+  /** The algorithm in force: the set value, else "tpe" with a space, else "grid". */
+  def getSearchAlgorithm: String =
+    get(searchAlgorithm).getOrElse(if (isDefined(searchSpace)) "tpe" else "grid")
+
+  /** The trial budget in force; throws if none can be derived. */
+  def getMaxEvals: Int = get(maxEvals).orElse(get(estimatorParamMaps).map(_.length)).getOrElse(
+    throw new IllegalArgumentException(
+      s"$uid: maxEvals is not set; it must be set (>= 1) when there is no estimatorParamMaps"))
+
+  protected def bad(param: Param[_], value: Any, allowed: String): Nothing =
+    throw new IllegalArgumentException(
+      s"$uid: ${param.name} = ${TuningParams.show(value)} is not allowed: $allowed")
+
+  /** Checks every tuning Param; throws IllegalArgumentException naming the first bad one. */
+  def validateTuningParams(): Unit = {
+    if (!isDefined(estimator)) bad(estimator, "unset", "an Estimator must be set")
+    if (!isDefined(evaluator)) bad(evaluator, "unset", "an Evaluator must be set")
+    if ($(parallelism) < 1) bad(parallelism, $(parallelism), "parallelism must be >= 1")
+    val algorithm = getSearchAlgorithm
+    if (!TuningParams.algorithms.contains(algorithm)) {
+      bad(searchAlgorithm, algorithm, TuningParams.algorithms.mkString("one of ", ", ", ""))
+    }
+    get(maxEvals).foreach(n => if (n < 1) bad(maxEvals, n, "maxEvals must be >= 1"))
+    get(estimatorParamMaps).foreach { grid =>
+      if (grid.isEmpty) bad(estimatorParamMaps, "[]", "at least one ParamMap")
+    }
+    algorithm match {
+      case "grid" =>
+        if (!isDefined(estimatorParamMaps)) {
+          bad(estimatorParamMaps, "unset", "grid search needs estimatorParamMaps")
+        }
+      case "random" =>
+        if (!isDefined(estimatorParamMaps) && !isDefined(searchSpace)) {
+          bad(searchSpace, "unset", "random search needs a searchSpace or estimatorParamMaps")
+        }
+      case _ =>
+    }
+    get(searchSpace).foreach { space =>
+      if (space.dimensions.isEmpty) bad(searchSpace, "empty", "at least one Param to search")
+    }
+    getMaxEvals
+    val known = new EstimatorParams($(estimator))
+    get(estimatorParamMaps).foreach(_.foreach(_.toSeq.foreach(pair => known.require(pair.param))))
+    get(searchSpace).foreach(_.dimensions.foreach(d => known.require(d.param)))
+  }
+}
+
+private[sparktpe] object TuningParams {
+  val algorithms: Seq[String] = Seq("grid", "random", "tpe")
+
+  def show(value: Any): String = value match {
+    case s: String => s
+    case other => String.valueOf(other)
+  }
+}
