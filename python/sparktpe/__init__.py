@@ -1,0 +1,21 @@
+"""sparktpe: hyper-parameter search for Spark ML, a drop-in for ``CrossValidator``.
+
+``BayesianCrossValidator`` takes the same Params as Spark's ``CrossValidator`` and can also run
+Bayesian optimisation with Hyperopt's Tree-structured Parzen Estimators (Bergstra et al.,
+NeurIPS 2011) over whole MLlib Pipelines, with ``parallelism`` model fits in flight at once.
+The search runs in the JVM (package ``sparktpe`` of the jar); this package is its PySpark face.
+"""
+
+from sparktpe.jar import configure, spark_jars
+from sparktpe.errors import SearchError
+from sparktpe.tuning import BayesianCrossValidator, BayesianCrossValidatorModel
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BayesianCrossValidator",
+    "BayesianCrossValidatorModel",
+    "SearchError",
+    "configure",
+    "spark_jars",
+]

@@ -1,0 +1,118 @@
+"""The Params of sparktpe's tuners: the same names, docs and defaults as the Scala classes.
+
+Values are checked when set and again before ``fit``; a bad value raises ``ValueError`` naming
+the Param, the value and what is allowed, before any Spark job starts.
+"""
+
+from pyspark.ml.param import Param, Params, TypeConverters
+
+ALGORITHMS = ("grid", "random", "tpe")
+
+
+def java_string_hash(text):
+    """``String.hashCode`` of the JVM, so the default seed equals the Scala class's."""
+    h = 0
+    for ch in text:
+        h = (31 * h + ord(ch)) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def not_allowed(owner, name, value, allowed):
+    """The one error message for a bad Param value, as the Scala side words it."""
+    return ValueError(f"{owner.uid}: {name} = {value} is not allowed: {allowed}")
+
+
+class TuningParams(Params):
+    """Params shared by sparktpe's tuners (see the Scala trait ``sparktpe.TuningParams``)."""
+
+    estimator = Param(Params._dummy(), "estimator",
+                      "estimator to tune (a single stage or a Pipeline)")
+    estimatorParamMaps = Param(
+        Params._dummy(), "estimatorParamMaps",
+        "grid of param maps; in tpe or random mode with no searchSpace its values form the space")
+    evaluator = Param(Params._dummy(), "evaluator",
+                      "evaluator used to select hyper-parameters")
+    seed = Param(Params._dummy(), "seed", "random seed", typeConverter=TypeConverters.toInt)
+    parallelism = Param(Params._dummy(), "parallelism",
+                        "number of (trial, fold) fits in flight at once (>= 1)",
+                        typeConverter=TypeConverters.toInt)
+    collectSubModels = Param(Params._dummy(), "collectSubModels",
+                             "whether to keep every fitted sub-model (memory grows with trials x folds)",
+                             typeConverter=TypeConverters.toBoolean)
+    searchAlgorithm = Param(Params._dummy(), "searchAlgorithm",
+                            "how trials are proposed: grid, random or tpe. Default: tpe when a "
+                            "searchSpace is set, grid otherwise",
+                            typeConverter=TypeConverters.toString)
+    maxEvals = Param(Params._dummy(), "maxEvals",
+                     "number of trials (parameter settings) to evaluate (>= 1); default: the whole grid",
+                     typeConverter=TypeConverters.toInt)
+    searchSpace = Param(Params._dummy(), "searchSpace",
+                        "search space: dict from a Param of the estimator (or of a Pipeline stage) "
+                        "to a Hyperopt expression")
+
+    def __init__(self):
+        super().__init__()
+        self._setDefault(parallelism=1, collectSubModels=False,
+                         seed=java_string_hash("sparktpe." + type(self).__name__))
+
+    def getEstimator(self):
+        return self.getOrDefault(self.estimator)
+
+    def getEstimatorParamMaps(self):
+        return self.getOrDefault(self.estimatorParamMaps)
+
+    def getEvaluator(self):
+        return self.getOrDefault(self.evaluator)
+
+    def getSeed(self):
+        return self.getOrDefault(self.seed)
+
+    def getParallelism(self):
+        return self.getOrDefault(self.parallelism)
+
+    def getCollectSubModels(self):
+        return self.getOrDefault(self.collectSubModels)
+
+    def getSearchSpace(self):
+        return self.getOrDefault(self.searchSpace)
+
+    def getSearchAlgorithm(self):
+        """The algorithm in force: the set value, else "tpe" with a searchSpace, else "grid"."""
+        if self.isSet(self.searchAlgorithm):
+            return self.getOrDefault(self.searchAlgorithm)
+        return "tpe" if self.isSet(self.searchSpace) else "grid"
+
+    def getMaxEvals(self):
+        """The trial budget in force: the set value, else the grid's size.
+
+        Raises
+        ------
+        ValueError
+            When maxEvals is unset and there is no grid.
+        """
+        if self.isSet(self.maxEvals):
+            return self.getOrDefault(self.maxEvals)
+        if self.isDefined(self.estimatorParamMaps):
+            return len(self.getEstimatorParamMaps())
+        raise not_allowed(self, "maxEvals", "unset",
+                          "maxEvals must be set (>= 1) when there is no estimatorParamMaps")
+
+
+class CrossValidatorParams(TuningParams):
+    """Params of ``BayesianCrossValidator`` and its model."""
+
+    numFolds = Param(Params._dummy(), "numFolds", "number of folds for cross validation (>= 2)",
+                     typeConverter=TypeConverters.toInt)
+    foldCol = Param(Params._dummy(), "foldCol",
+                    "column holding each row's fold number in [0, numFolds); empty for random "
+                    "folds from seed", typeConverter=TypeConverters.toString)
+
+    def __init__(self):
+        super().__init__()
+        self._setDefault(numFolds=3, foldCol="")
+
+    def getNumFolds(self):
+        return self.getOrDefault(self.numFolds)
+
+    def getFoldCol(self):
+        return self.getOrDefault(self.foldCol)

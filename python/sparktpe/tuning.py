@@ -1,0 +1,367 @@
+"""``BayesianCrossValidator``: Spark's ``CrossValidator`` with random and TPE search.
+
+The search itself runs in the JVM (``sparktpe.BayesianCrossValidator`` of the jar): folds,
+the pool of ``parallelism`` fits, and the bookkeeping. For ``searchAlgorithm="tpe"`` (or
+"random" over a Hyperopt ``searchSpace``) the JVM asks this process for each trial through a
+py4j callback answered by :class:`sparktpe.proposer.HyperoptProposer`.
+"""
+
+import json
+import threading
+
+from pyspark import keyword_only
+from pyspark.java_gateway import ensure_callback_server_started
+from pyspark.ml import Estimator, Model
+from pyspark.ml.common import _java2py, _py2java
+from pyspark.ml.wrapper import JavaParams, JavaWrapper
+from pyspark.sql import DataFrame
+from pyspark.util import InheritableThread
+
+from sparktpe.errors import SearchError
+from sparktpe.jar import require_jar
+from sparktpe.params import ALGORITHMS, CrossValidatorParams, not_allowed
+from sparktpe.proposer import HyperoptProposer
+from sparktpe.space import check_space, grid_as_space
+from sparktpe.stages import all_stages, java_stages, owner_of
+
+
+class _Checks:
+    """Param checks shared by the tuners: on set (values) and before fit (the whole setup)."""
+
+    def _check_values(self):
+        checks = [
+            (self.parallelism, lambda v: v >= 1, "parallelism must be >= 1"),
+            (self.maxEvals, lambda v: v >= 1, "maxEvals must be >= 1"),
+            (self.searchAlgorithm, lambda v: v in ALGORITHMS, "one of " + ", ".join(ALGORITHMS)),
+        ]
+        if self.hasParam("numFolds"):
+            checks.append((self.numFolds, lambda v: v >= 2, "numFolds must be >= 2"))
+        for param, ok, allowed in checks:
+            if self.isSet(param) and not ok(self.getOrDefault(param)):
+                raise not_allowed(self, param.name, self.getOrDefault(param), allowed)
+        if self.isSet(self.searchSpace):
+            check_space(self, self.getSearchSpace())
+        if self.isSet(self.estimatorParamMaps) and len(self.getEstimatorParamMaps()) == 0:
+            raise not_allowed(self, "estimatorParamMaps", "[]", "at least one ParamMap")
+
+    def _check_for_fit(self):
+        self._check_values()
+        if not self.isSet(self.estimator):
+            raise not_allowed(self, "estimator", "unset", "an Estimator must be set")
+        if not self.isSet(self.evaluator):
+            raise not_allowed(self, "evaluator", "unset", "an Evaluator must be set")
+        algorithm = self.getSearchAlgorithm()
+        has_grid = self.isSet(self.estimatorParamMaps)
+        has_space = self.isSet(self.searchSpace)
+        if algorithm == "grid" and not has_grid:
+            raise not_allowed(self, "estimatorParamMaps", "unset", "grid search needs estimatorParamMaps")
+        if algorithm != "grid" and not (has_grid or has_space):
+            raise not_allowed(self, "searchSpace", "unset",
+                              f"{algorithm} search needs a searchSpace or estimatorParamMaps")
+        self.getMaxEvals()
+        estimator = self.getEstimator()
+        for param_map in (self.getEstimatorParamMaps() if has_grid else []):
+            for param in param_map:
+                owner_of(estimator, param)
+        for param in (self.getSearchSpace() if has_space else {}):
+            owner_of(estimator, param)
+
+
+class BayesianCrossValidator(Estimator, CrossValidatorParams, _Checks):
+    """K-fold cross-validation with grid, random or Bayesian (TPE) search over Spark ML Params.
+
+    A drop-in replacement for ``pyspark.ml.tuning.CrossValidator``: the same constructor
+    arguments and model attributes, and in grid mode the same ``avgMetrics`` as Spark's Scala
+    ``CrossValidator`` for the same seed. With a ``searchSpace`` (or ``searchAlgorithm="tpe"``
+    on a grid) trials are proposed by Hyperopt's Tree-structured Parzen Estimators
+    (Bergstra, Bardenet, Bengio and Kegl, "Algorithms for Hyper-Parameter Optimization",
+    NeurIPS 2011; ``hyperopt.tpe.suggest``), one at a time, told about finished, failed and
+    pending trials.
+
+    Parameters
+    ----------
+    estimator : pyspark.ml.Estimator
+        The estimator or ``Pipeline`` to tune. Required.
+    estimatorParamMaps : list of dict, optional
+        A grid from ``ParamGridBuilder``. In "tpe"/"random" mode with no ``searchSpace``,
+        each Param becomes an ``hp.choice`` over its grid values.
+    evaluator : pyspark.ml.evaluation.Evaluator
+        Scores each fold's model. Required.
+    numFolds : int, default 3
+        Number of folds, >= 2.
+    foldCol : str, default ""
+        Integer column of fold numbers in [0, numFolds); "" means random folds from ``seed``.
+    seed : int, optional
+        Seeds the folds and the proposer. Default: the JVM class name's hash, as in Spark.
+    parallelism : int, default 1
+        (trial, fold) fits in flight at once, >= 1.
+    collectSubModels : bool, default False
+        Keep every fold's model in ``subModels``.
+    searchAlgorithm : {"grid", "random", "tpe"}, optional
+        Default "tpe" when ``searchSpace`` is set, else "grid".
+    maxEvals : int, optional
+        Number of trials, >= 1. Default: the grid's size; required with a ``searchSpace``.
+    searchSpace : dict, optional
+        Spark ``Param`` (of the estimator or any Pipeline stage) -> Hyperopt expression
+        (``hp.uniform``, ``hp.loguniform``, ``hp.quniform``, ``hp.choice``, ...).
+
+    Raises
+    ------
+    ValueError
+        From the constructor, setters or ``fit``, for a bad Param value, before any Spark job.
+    SearchError
+        From ``fit``, when the proposer raised (the Python traceback is in the message and the
+        original exception is the ``__cause__``), the search was cancelled, or no trial succeeded.
+    KeyboardInterrupt
+        Ctrl-C during ``fit`` cancels this search's Spark jobs and re-raises.
+
+    Notes
+    -----
+    TPE starts with ``max(2, min(20, maxEvals // 4))`` random trials (Hyperopt's default is 20).
+    Needs classic PySpark with the sparktpe jar: see :func:`sparktpe.configure`.
+
+    Examples
+    --------
+    >>> from hyperopt import hp
+    >>> cv = BayesianCrossValidator(estimator=lr, evaluator=BinaryClassificationEvaluator(),
+    ...                             searchSpace={lr.regParam: hp.loguniform("reg", -9, 0)},
+    ...                             maxEvals=30, parallelism=3)
+    >>> model = cv.fit(train)
+    """
+
+    _java_class = "sparktpe.BayesianCrossValidator"
+
+    @keyword_only
+    def __init__(self, *, estimator=None, estimatorParamMaps=None, evaluator=None, numFolds=3,
+                 seed=None, parallelism=1, collectSubModels=False, foldCol="",
+                 searchAlgorithm=None, maxEvals=None, searchSpace=None):
+        super().__init__()
+        self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
+        self._check_values()
+        self._running = None
+
+    @keyword_only
+    def setParams(self, *, estimator=None, estimatorParamMaps=None, evaluator=None, numFolds=3,
+                  seed=None, parallelism=1, collectSubModels=False, foldCol="",
+                  searchAlgorithm=None, maxEvals=None, searchSpace=None):
+        """Sets Params by keyword, as PySpark estimators do."""
+        self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
+        self._check_values()
+        return self
+
+    def _set_checked(self, **kwargs):
+        self._set(**kwargs)
+        self._check_values()
+        return self
+
+    def setEstimator(self, value):
+        return self._set_checked(estimator=value)
+
+    def setEstimatorParamMaps(self, value):
+        return self._set_checked(estimatorParamMaps=value)
+
+    def setEvaluator(self, value):
+        return self._set_checked(evaluator=value)
+
+    def setNumFolds(self, value):
+        return self._set_checked(numFolds=value)
+
+    def setFoldCol(self, value):
+        return self._set_checked(foldCol=value)
+
+    def setSeed(self, value):
+        return self._set_checked(seed=value)
+
+    def setParallelism(self, value):
+        return self._set_checked(parallelism=value)
+
+    def setCollectSubModels(self, value):
+        return self._set_checked(collectSubModels=value)
+
+    def setSearchAlgorithm(self, value):
+        return self._set_checked(searchAlgorithm=value)
+
+    def setMaxEvals(self, value):
+        return self._set_checked(maxEvals=value)
+
+    def setSearchSpace(self, value):
+        return self._set_checked(searchSpace=value)
+
+    def _fit(self, dataset):
+        self._check_for_fit()
+        spark = dataset.sparkSession
+        require_jar(spark)
+        sc = spark.sparkContext
+        java_tuner, proposer = self._to_java_for_fit(sc)
+        java_model = self._run_cancellable(java_tuner, dataset._jdf, proposer)
+        java_tuner.setTrialProposer(None)  # lets py4j release the Python proposer
+        return self._create_model(sc, java_model)
+
+    def _to_java_for_fit(self, sc):
+        """The JVM tuner with this one's Params, and the Hyperopt proposer if one is needed."""
+        java_estimator = self.getEstimator()._to_java()
+        java_tuner = JavaWrapper._new_java_obj(self._java_class, self.uid)
+        java_tuner.setEstimator(java_estimator)
+        java_tuner.setEvaluator(self.getEvaluator()._to_java())
+        java_tuner.setNumFolds(self.getNumFolds())
+        java_tuner.setFoldCol(self.getFoldCol())
+        java_tuner.setSeed(self.getSeed())
+        java_tuner.setParallelism(self.getParallelism())
+        java_tuner.setCollectSubModels(self.getCollectSubModels())
+        algorithm = self.getSearchAlgorithm()
+        java_tuner.setSearchAlgorithm(algorithm)
+        if self.isSet(self.maxEvals):
+            java_tuner.setMaxEvals(self.getMaxEvals())
+        if self.isSet(self.estimatorParamMaps):
+            java_tuner.setEstimatorParamMaps(
+                self._grid_to_java(sc, self.getEstimatorParamMaps(), java_stages(java_estimator)))
+        proposer = None
+        if algorithm == "tpe" or (algorithm == "random" and self.isSet(self.searchSpace)):
+            space = (self.getSearchSpace() if self.isSet(self.searchSpace)
+                     else grid_as_space(self.getEstimatorParamMaps()))
+            proposer = HyperoptProposer(space, algorithm, self.getMaxEvals(), self.getSeed())
+            ensure_callback_server_started(sc._gateway)
+            java_tuner.setTrialProposer(proposer)
+        return java_tuner, proposer
+
+    @staticmethod
+    def _grid_to_java(sc, grid, stages):
+        param_map_class = sc._jvm.org.apache.spark.ml.param.ParamMap
+        java_grid = sc._gateway.new_array(param_map_class, len(grid))
+        for i, param_map in enumerate(grid):
+            java_map = JavaWrapper._new_java_obj("org.apache.spark.ml.param.ParamMap")
+            for param, value in param_map.items():
+                java_param = stages[param.parent].getParam(param.name)
+                java_map.put([java_param.w(_py2java(sc, param.typeConverter(value)))])
+            java_grid[i] = java_map
+        return java_grid
+
+    def _run_cancellable(self, java_tuner, jdf, proposer):
+        """Runs the JVM fit in a worker thread, so that Ctrl-C reaches this (main) thread:
+        it then cancels the search's Spark jobs, waits for the JVM to return, and re-raises."""
+        outcome = {}
+        done = threading.Event()
+
+        def work():
+            try:
+                outcome["model"] = java_tuner.fit(jdf)
+            except BaseException as e:  # handed to the waiting thread
+                outcome["error"] = e
+            finally:
+                done.set()
+
+        InheritableThread(target=work, name="sparktpe-fit", daemon=True).start()
+        try:
+            while not done.wait(0.25):
+                pass
+        except KeyboardInterrupt:
+            java_tuner.cancel()
+            done.wait(60)
+            raise
+        if "error" in outcome:
+            error = outcome["error"]
+            translated = _search_error(error, proposer)
+            if translated is error:
+                raise error
+            raise translated from (proposer.error if proposer is not None and proposer.error
+                                   is not None else error)
+        return outcome["model"]
+
+    def _create_model(self, sc, java_model):
+        estimator = self.getEstimator()
+        best = JavaParams._from_java(java_model.bestModel())
+        grid = [_param_map_from_java(sc, estimator, m) for m in java_model.getEstimatorParamMaps()]
+        sub_models = None
+        if java_model.hasSubModels():
+            sub_models = [[JavaParams._from_java(m) if m is not None else None for m in fold]
+                          for fold in java_model.subModels()]
+        model = BayesianCrossValidatorModel(
+            best, list(java_model.avgMetrics()), list(java_model.stdMetrics()), sub_models,
+            java_model)
+        model._resetUid(self.uid)
+        self._copyValues(model)
+        model._set(estimatorParamMaps=grid, searchAlgorithm=self.getSearchAlgorithm(),
+                   maxEvals=java_model.getMaxEvals())
+        return model
+
+    def copy(self, extra=None):
+        """A copy with the same uid; the estimator and evaluator are copied too, as in Spark."""
+        extra = dict(extra or {})
+        copied = super().copy(extra)
+        if self.isSet(self.estimator):
+            copied.setEstimator(self.getEstimator().copy(extra))
+        if self.isSet(self.evaluator):
+            copied.setEvaluator(self.getEvaluator().copy(extra))
+        return copied
+
+
+class BayesianCrossValidatorModel(Model, CrossValidatorParams):
+    """The fitted :class:`BayesianCrossValidator`: the best trial's model refitted on all data.
+
+    Attributes
+    ----------
+    bestModel : pyspark.ml.Model
+        Used by ``transform``.
+    avgMetrics : list of float
+        Mean metric over folds of each trial, in trial order (NaN for failed trials).
+    stdMetrics : list of float
+        Population standard deviation over folds of each trial's metric.
+    subModels : list of list of Model or None
+        ``[fold][trial]`` models when ``collectSubModels`` was set.
+    trials : pyspark.sql.DataFrame
+        One row per trial: ``trialId``, one column per tuned Param, ``foldMetrics``,
+        ``metric``, ``stdMetric``, ``status``, ``error``, ``fitSeconds`` (seconds).
+    stopReason : str
+        Why the search stopped.
+    """
+
+    def __init__(self, bestModel, avgMetrics=None, stdMetrics=None, subModels=None, javaModel=None):
+        super().__init__()
+        self.bestModel = bestModel
+        self.avgMetrics = avgMetrics or []
+        self.stdMetrics = stdMetrics or []
+        self.subModels = subModels
+        self._java_model = javaModel
+
+    @property
+    def trials(self):
+        from pyspark.sql import SparkSession
+        return DataFrame(self._java_model.trials(), SparkSession.active())
+
+    @property
+    def stopReason(self):
+        return self._java_model.stopReason()
+
+    def _transform(self, dataset):
+        return self.bestModel.transform(dataset)
+
+    def copy(self, extra=None):
+        extra = dict(extra or {})
+        copied = BayesianCrossValidatorModel(
+            self.bestModel.copy(extra), list(self.avgMetrics), list(self.stdMetrics),
+            self.subModels, self._java_model)
+        copied._resetUid(self.uid)
+        return self._copyValues(copied, extra)
+
+
+def _param_map_from_java(sc, estimator, java_map):
+    """A JVM ParamMap as a Python one, with the Params of the Python estimator's stages."""
+    stages = {s.uid: s for s in all_stages(estimator)}
+    result = {}
+    for pair in java_map.toList():
+        java_param = pair.param()
+        stage = stages[java_param.parent()]
+        result[stage.getParam(java_param.name())] = _java2py(sc, pair.value())
+    return result
+
+
+def _search_error(error, proposer):
+    """The exception ``fit`` raises for an error from the JVM search."""
+    if proposer is not None and proposer.error is not None:
+        return SearchError("the search stopped because the Hyperopt proposer raised "
+                           f"{type(proposer.error).__name__}: {proposer.error}\n"
+                           f"Python traceback:\n{proposer.error_traceback}")
+    java_error = getattr(error, "java_exception", None)
+    if java_error is not None and java_error.getClass().getName() == "sparktpe.SearchException":
+        return SearchError(str(java_error.getMessage()), json.loads(java_error.trialsJson()))
+    return error
