@@ -82,6 +82,8 @@ class BayesianCrossValidator(override val uid: String)
    */
   def setTrialProposer(value: TrialProposer): this.type = { trialProposer = Option(value); this }
 
+  override protected def hasExternalProposer: Boolean = trialProposer.isDefined
+
   @transient private lazy val running = ConcurrentHashMap.newKeySet[TrialScheduler]()
 
   /** Cancels every search this instance is running: no new proposals, running jobs cancelled. */

@@ -71,6 +71,9 @@ trait TuningParams extends Params {
     throw new IllegalArgumentException(
       s"$uid: maxEvals is not set; it must be set (>= 1) when there is no estimatorParamMaps"))
 
+  /** True when an external [[TrialProposer]] will propose (it then owns the search space). */
+  protected def hasExternalProposer: Boolean = false
+
   protected def bad(param: Param[_], value: Any, allowed: String): Nothing =
     throw new IllegalArgumentException(
       s"$uid: ${param.name} = ${TuningParams.show(value)} is not allowed: $allowed")
@@ -94,7 +97,7 @@ trait TuningParams extends Params {
           bad(estimatorParamMaps, "unset", "grid search needs estimatorParamMaps")
         }
       case "random" =>
-        if (!isDefined(estimatorParamMaps) && !isDefined(searchSpace)) {
+        if (!isDefined(estimatorParamMaps) && !isDefined(searchSpace) && !hasExternalProposer) {
           bad(searchSpace, "unset", "random search needs a searchSpace or estimatorParamMaps")
         }
       case _ =>

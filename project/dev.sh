@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The project's two entry points (see README):
+#   project/dev.sh example [args]   build what is needed, then run examples/flights.py
+#   project/dev.sh test             build what is needed, then the Scala suite and pytest
+# The first run makes .venv (pyspark, hyperopt, numpy, test and example extras) and the jar;
+# later runs reuse them (the venv is refreshed only when python/pyproject.toml changes).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+export SPARK_LOCAL_IP=127.0.0.1 PYSPARK_PYTHON="$root/.venv/bin/python"
+
+setup_python() {
+  local stamp=".venv/.sparktpe-stamp" want
+  want="$(sha1sum python/pyproject.toml | cut -c1-40)"
+  if [ ! -x .venv/bin/python ]; then
+    echo "sparktpe: creating .venv" >&2
+    python3 -m venv .venv
+  fi
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "sparktpe: installing Python packages into .venv" >&2
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e "python[test,examples]"
+    echo "$want" > "$stamp"
+  fi
+}
+
+case "${1:-}" in
+  example)
+    shift
+    setup_python
+    project/sbt package
+    exec .venv/bin/python examples/flights.py "$@"
+    ;;
+  test)
+    shift
+    setup_python
+    project/sbt package test
+    exec .venv/bin/python -m pytest tests "$@"
+    ;;
+  *)
+    echo "usage: project/dev.sh example [args] | test [pytest args]" >&2
+    exit 2
+    ;;
+esac
