@@ -1,0 +1,46 @@
+package sparktpe
+
+import java.util.concurrent.atomic.AtomicInteger
+
+import org.apache.spark.ml.Estimator
+import org.apache.spark.ml.classification.{LogisticRegression, LogisticRegressionModel}
+import org.apache.spark.ml.param.{DoubleParam, ParamMap}
+import org.apache.spark.ml.util.Identifiable
+import org.apache.spark.sql.Dataset
+import org.apache.spark.sql.types.StructType
+
+/**
+ * A test estimator: logistic regression that counts how many of its fits run at once, holds
+ * each fit open a little so overlaps show, and throws when `regParam` equals `failAt`.
+ */
+class CountingEstimator(override val uid: String) extends Estimator[LogisticRegressionModel] {
+  def this() = this(Identifiable.randomUID("counting"))
+
+  val regParam = new DoubleParam(this, "regParam", "regularization")
+  val failAt = new DoubleParam(this, "failAt", "regParam value whose fit throws")
+  setDefault(regParam -> 0.0, failAt -> -1.0)
+  def setFailAt(value: Double): this.type = set(failAt, value)
+
+  override def fit(dataset: Dataset[_]): LogisticRegressionModel = {
+    val now = CountingEstimator.running.incrementAndGet()
+    CountingEstimator.maxRunning.accumulateAndGet(now, math.max)
+    try {
+      Thread.sleep(150)
+      if ($(regParam) == $(failAt)) throw new IllegalStateException(s"planned failure at ${$(regParam)}")
+      new LogisticRegression().setRegParam($(regParam)).setMaxIter(5).fit(dataset)
+    } finally {
+      CountingEstimator.running.decrementAndGet()
+    }
+  }
+
+  override def transformSchema(schema: StructType): StructType =
+    new LogisticRegression().transformSchema(schema)
+
+  override def copy(extra: ParamMap): CountingEstimator = defaultCopy(extra)
+}
+
+object CountingEstimator {
+  val running = new AtomicInteger()
+  val maxRunning = new AtomicInteger()
+  def reset(): Unit = { running.set(0); maxRunning.set(0) }
+}

@@ -1,0 +1,99 @@
+package sparktpe
+
+import org.apache.spark.ml.Pipeline
+import org.apache.spark.ml.classification.{LogisticRegression, LogisticRegressionModel}
+import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator
+import org.apache.spark.ml.feature.VectorAssembler
+import org.apache.spark.ml.tuning.{CrossValidator, ParamGridBuilder}
+import org.scalatest.funsuite.AnyFunSuite
+
+/** Grid mode must reproduce Spark's Scala CrossValidator, run here on the same inputs. */
+class GridSearchSuite extends AnyFunSuite {
+  private val data = TestSpark.binary
+
+  private def setup() = {
+    val lr = new LogisticRegression().setMaxIter(20)
+    val grid = new ParamGridBuilder()
+      .addGrid(lr.regParam, Array(0.001, 0.05, 0.3))
+      .addGrid(lr.elasticNetParam, Array(0.0, 0.8))
+      .build()
+    (lr, grid, new BinaryClassificationEvaluator())
+  }
+
+  private def spark(lr: LogisticRegression, grid: Array[org.apache.spark.ml.param.ParamMap],
+                    foldCol: String = "") =
+    new CrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
+      .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(3).setSeed(42)
+      .setFoldCol(foldCol).fit(data)
+
+  private def ours(lr: LogisticRegression, grid: Array[org.apache.spark.ml.param.ParamMap],
+                   parallelism: Int, foldCol: String = "") =
+    new BayesianCrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
+      .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(3).setSeed(42)
+      .setFoldCol(foldCol).setParallelism(parallelism).fit(data)
+
+  for (parallelism <- Seq(1, 3)) {
+    test(s"grid mode equals CrossValidator's avgMetrics and best model (parallelism $parallelism)") {
+      val (lr, grid, _) = setup()
+      val expected = spark(lr, grid)
+      val got = ours(lr, grid, parallelism)
+      assert(got.avgMetrics.length == grid.length)
+      got.avgMetrics.zip(expected.avgMetrics).foreach { case (a, b) => assert(math.abs(a - b) < 1e-9) }
+      val best = got.bestModel.asInstanceOf[LogisticRegressionModel]
+      val theirs = expected.bestModel.asInstanceOf[LogisticRegressionModel]
+      assert(best.getRegParam == theirs.getRegParam && best.getElasticNetParam == theirs.getElasticNetParam)
+      assert(best.coefficients.toArray.zip(theirs.coefficients.toArray).forall { case (a, b) => math.abs(a - b) < 1e-9 })
+      assert(got.getEstimatorParamMaps.toSeq.map(_.toSeq.toSet) == grid.toSeq.map(_.toSeq.toSet))
+      assert(got.avgMetrics.distinct.length > 1) // the grid really changes the metric
+    }
+  }
+
+  test("grid mode with foldCol equals CrossValidator with the same foldCol") {
+    val (lr, grid, _) = setup()
+    val expected = spark(lr, grid, "fold")
+    val got = ours(lr, grid, 2, "fold")
+    got.avgMetrics.zip(expected.avgMetrics).foreach { case (a, b) => assert(math.abs(a - b) < 1e-9) }
+    // and the random folds really differ from the column's folds
+    assert(ours(lr, grid, 2).avgMetrics.zip(got.avgMetrics).exists { case (a, b) => math.abs(a - b) > 1e-9 })
+  }
+
+  test("parallelism 1 and 3 give equal metrics and standard deviations") {
+    val (lr, grid, _) = setup()
+    val one = ours(lr, grid, 1)
+    val three = ours(lr, grid, 3)
+    assert(one.avgMetrics.sameElements(three.avgMetrics))
+    assert(one.stdMetrics.sameElements(three.stdMetrics))
+    assert(one.stdMetrics.forall(s => s > 0 && s < 0.2))
+  }
+
+  test("the trials DataFrame has one row per trial with the tuned Params and the metrics") {
+    val (lr, grid, _) = setup()
+    val model = ours(lr, grid, 2)
+    val table = model.trials.orderBy("trialId").collect()
+    assert(model.trials.columns.toSeq == Seq("trialId", "regParam", "elasticNetParam", "foldMetrics",
+      "metric", "stdMetric", "status", "error", "fitSeconds"))
+    assert(table.length == grid.length)
+    table.zipWithIndex.foreach { case (row, i) =>
+      assert(row.getAs[Int]("trialId") == i)
+      assert(row.getAs[Double]("regParam") == grid(i).get(lr.regParam).get)
+      assert(row.getAs[Double]("metric") == model.avgMetrics(i))
+      assert(row.getAs[Seq[Double]]("foldMetrics").sum / 3 == model.avgMetrics(i))
+      assert(row.getAs[String]("status") == "ok")
+      assert(row.getAs[Double]("fitSeconds") > 0)
+    }
+  }
+
+  test("a Pipeline estimator is tuned through its stages' Params and its best model transforms") {
+    val assembler = new VectorAssembler().setInputCols(Array("x1", "x2")).setOutputCol("features")
+    val lr = new LogisticRegression().setMaxIter(10)
+    val pipeline = new Pipeline().setStages(Array(assembler, lr))
+    val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.01, 1.0)).build()
+    val input = data.drop("features")
+    val model = new BayesianCrossValidator().setEstimator(pipeline).setEstimatorParamMaps(grid)
+      .setEvaluator(new BinaryClassificationEvaluator()).setSeed(3).fit(input)
+    val expected = new CrossValidator().setEstimator(pipeline).setEstimatorParamMaps(grid)
+      .setEvaluator(new BinaryClassificationEvaluator()).setSeed(3).fit(input)
+    model.avgMetrics.zip(expected.avgMetrics).foreach { case (a, b) => assert(math.abs(a - b) < 1e-9) }
+    assert(model.transform(input).select("prediction").count() == input.count())
+  }
+}

@@ -1,0 +1,70 @@
+package sparktpe
+
+import org.apache.spark.ml.classification.LogisticRegression
+import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator
+import org.apache.spark.ml.tuning.ParamGridBuilder
+import org.scalatest.funsuite.AnyFunSuite
+
+/** Bad Params fail with a message naming the Param, the value and what is allowed, before any job. */
+class ParamsSuite extends AnyFunSuite {
+  private val data = TestSpark.binary
+
+  private def valid() = {
+    val lr = new LogisticRegression()
+    val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.1)).build()
+    (lr, new BayesianCrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
+      .setEvaluator(new BinaryClassificationEvaluator()))
+  }
+
+  private val cases: Seq[(String, () => BayesianCrossValidator, Seq[String])] = Seq(
+    ("numFolds 1", () => valid()._2.setNumFolds(1), Seq("numFolds = 1", "numFolds must be >= 2")),
+    ("parallelism 0", () => valid()._2.setParallelism(0), Seq("parallelism = 0", ">= 1")),
+    ("maxEvals 0", () => valid()._2.setMaxEvals(0), Seq("maxEvals = 0", ">= 1")),
+    ("an unknown searchAlgorithm", () => valid()._2.setSearchAlgorithm("bogus"),
+      Seq("searchAlgorithm = bogus", "one of grid, random, tpe")),
+    ("no evaluator", () => { val (lr, _) = valid()
+      new BayesianCrossValidator().setEstimator(lr) }, Seq("evaluator = unset", "an Evaluator must be set")),
+    ("no estimator", () => new BayesianCrossValidator().setEvaluator(new BinaryClassificationEvaluator()),
+      Seq("estimator = unset", "an Estimator must be set")),
+    ("a grid Param of another estimator", () => {
+      val other = new LogisticRegression()
+      valid()._2.setEstimatorParamMaps(new ParamGridBuilder().addGrid(other.regParam, Array(0.1)).build())
+    }, Seq(s"regParam belongs to no stage of the estimator")),
+    ("an empty search space", () => valid()._2.setSearchSpace(SearchSpace()).setSearchAlgorithm("random"),
+      Seq("searchSpace = empty", "at least one Param")),
+    ("a space Param of another estimator", () => {
+      val other = new LogisticRegression()
+      valid()._2.setSearchSpace(SearchSpace().uniform(other.regParam, 0, 1)).setSearchAlgorithm("random")
+    }, Seq("belongs to no stage")),
+    ("tpe without a proposer", () => valid()._2.setSearchAlgorithm("tpe"),
+      Seq("searchAlgorithm = tpe", "Python")),
+    ("a foldCol that does not exist", () => valid()._2.setFoldCol("nope"),
+      Seq("foldCol = nope", "no such column")),
+    ("a grid without maxEvals in random mode and no grid", () => {
+      val (lr, cv) = valid()
+      cv.clear(cv.estimatorParamMaps).setSearchSpace(SearchSpace().uniform(lr.regParam, 0, 1))
+        .setSearchAlgorithm("random")
+    }, Seq("maxEvals is not set"))
+  )
+
+  for ((name, make, expected) <- cases) {
+    test(s"$name fails before any Spark job with a clear message") {
+      TestSpark.jobDescriptions // listener registered before the count
+      val sc = TestSpark.spark.sparkContext
+      data.count()
+      Thread.sleep(200)
+      val before = TestSpark.descriptions.length
+      val error = intercept[IllegalArgumentException](make().fit(data))
+      expected.foreach(e => assert(error.getMessage.contains(e), error.getMessage))
+      Thread.sleep(300)
+      assert(TestSpark.descriptions.length == before, "a Spark job ran")
+      assert(sc.statusTracker.getActiveJobIds().isEmpty)
+    }
+  }
+
+  test("a space Param that is not numeric cannot get a numeric range") {
+    val lr = new LogisticRegression()
+    val error = intercept[IllegalArgumentException](SearchSpace().uniform(lr.family, 0, 1))
+    assert(error.getMessage.contains("family"))
+  }
+}

@@ -1,0 +1,82 @@
+package sparktpe
+
+import org.apache.spark.ml.classification.LogisticRegression
+import org.apache.spark.ml.evaluation.{BinaryClassificationEvaluator, MulticlassClassificationEvaluator}
+import org.apache.spark.ml.tuning.ParamGridBuilder
+import org.scalatest.funsuite.AnyFunSuite
+
+/** The work-item pool: its bound, its job tags, failures and cancellation. */
+class SchedulerSuite extends AnyFunSuite {
+  private val data = TestSpark.binary
+  private val sc = TestSpark.spark.sparkContext
+
+  private def counting(parallelism: Int, regs: Seq[Double], failAt: Double = -1.0) = {
+    val est = new CountingEstimator().setFailAt(failAt)
+    val grid = new ParamGridBuilder().addGrid(est.regParam, regs.toArray).build()
+    new BayesianCrossValidator().setEstimator(est).setEstimatorParamMaps(grid)
+      .setEvaluator(new BinaryClassificationEvaluator()).setParallelism(parallelism).setSeed(5)
+  }
+
+  for (parallelism <- Seq(1, 2, 3)) {
+    test(s"at most $parallelism work items run at once, and that many do (parallelism $parallelism)") {
+      CountingEstimator.reset()
+      val model = counting(parallelism, Seq(0.0, 0.01, 0.02, 0.05, 0.1, 0.2)).fit(data)
+      assert(model.avgMetrics.length == 6)
+      assert(CountingEstimator.maxRunning.get == parallelism)
+      assert(CountingEstimator.running.get == 0)
+    }
+  }
+
+  test("every job of a work item carries a readable description") {
+    TestSpark.jobDescriptions.clear()
+    counting(2, Seq(0.0, 0.1)).setNumFolds(2).fit(data)
+    val expected = for (t <- 1 to 2; f <- 1 to 2) yield s"sparktpe trial $t/2 fold $f/2"
+    assert(TestSpark.eventually(expected.forall(TestSpark.descriptions.contains)), TestSpark.descriptions.distinct)
+    assert(TestSpark.eventually(TestSpark.descriptions.exists(_.startsWith("sparktpe refit best trial"))))
+    assert(!TestSpark.descriptions.exists(_.contains("trial 3/")))
+  }
+
+  test("a trial whose fit throws is recorded as failed and the search goes on") {
+    val model = counting(2, Seq(0.0, 0.1, 0.2), failAt = 0.1).fit(data)
+    val trials = model.trialResults
+    assert(trials.map(_.status) == Seq("ok", "failed", "ok"))
+    assert(trials(1).error.get.contains("planned failure at 0.1"))
+    assert(model.avgMetrics(1).isNaN && !model.avgMetrics(0).isNaN && !model.avgMetrics(2).isNaN)
+    assert(model.stdMetrics(1).isNaN)
+    val table = model.trials.orderBy("trialId").collect()
+    assert(table(1).getAs[String]("status") == "failed")
+    assert(table(1).getAs[String]("error").contains("planned failure"))
+  }
+
+  test("a setting the estimator cannot fit fails its trial with Spark's own error") {
+    val lr = new LogisticRegression().setMaxIter(5)
+    val grid = new ParamGridBuilder().addGrid(lr.family, Array("binomial", "multinomial")).build()
+    val model = new BayesianCrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
+      .setEvaluator(new MulticlassClassificationEvaluator()).fit(TestSpark.threeClasses)
+    assert(model.trialResults.map(_.status) == Seq("failed", "ok"))
+    assert(model.trialResults.head.error.get.contains("Binomial family only supports 1 or 2 outcome classes"))
+  }
+
+  test("when every trial fails, fit says so with the first cause and keeps the trials") {
+    val error = intercept[SearchException] {
+      counting(2, Seq(0.3), failAt = 0.3).fit(data)
+    }
+    assert(error.getMessage.contains("no trial succeeded"))
+    assert(error.getMessage.contains("planned failure at 0.3"))
+    assert(error.trials.map(_.status) == Seq("failed"))
+  }
+
+  test("cancel() from another thread stops the search within seconds and leaves no job running") {
+    val cv = counting(2, (1 to 60).map(_ / 100.0))
+    val canceller = new Thread(() => { Thread.sleep(3000); cv.cancel() })
+    canceller.start()
+    val started = System.nanoTime()
+    val error = intercept[SearchException](cv.fit(data))
+    val seconds = (System.nanoTime() - started) / 1e9
+    assert(error.getMessage.contains("cancelled"))
+    assert(seconds < 10, s"took $seconds s")
+    assert(error.trials.length < 60)
+    assert(error.finishedTrials.nonEmpty)
+    assert(TestSpark.eventually(sc.statusTracker.getActiveJobIds().isEmpty))
+  }
+}

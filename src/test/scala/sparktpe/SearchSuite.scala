@@ -1,0 +1,110 @@
+package sparktpe
+
+import scala.collection.mutable.ArrayBuffer
+
+import org.apache.spark.ml.classification.LogisticRegression
+import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator
+import org.apache.spark.ml.tuning.ParamGridBuilder
+import org.json4s._
+import org.json4s.jackson.JsonMethods.parse
+import org.scalatest.funsuite.AnyFunSuite
+
+/** Random search and external (JSON) proposers. */
+class SearchSuite extends AnyFunSuite {
+  private val data = TestSpark.binary
+
+  private def randomSearch(lr: LogisticRegression, seed: Long) = {
+    val space = SearchSpace()
+      .logUniform(lr.regParam, 1e-4, 1.0)
+      .uniform(lr.elasticNetParam, 0.0, 1.0)
+      .intRange(lr.maxIter, 2, 30)
+      .choice(lr.fitIntercept, Seq(true, false))
+    new BayesianCrossValidator().setEstimator(lr).setEvaluator(new BinaryClassificationEvaluator())
+      .setSearchSpace(space).setSearchAlgorithm("random").setMaxEvals(6).setSeed(seed)
+      .setParallelism(2).fit(data)
+  }
+
+  test("random search with a fixed seed repeats; another seed proposes other settings") {
+    val lr = new LogisticRegression()
+    val a = randomSearch(lr, 7)
+    val b = randomSearch(lr, 7)
+    val c = randomSearch(lr, 8)
+    def settings(m: BayesianCrossValidatorModel) =
+      m.trialResults.map(_.settings.map { case (p, v) => p.name -> v }.toMap)
+    assert(settings(a) == settings(b))
+    assert(a.avgMetrics.sameElements(b.avgMetrics))
+    assert(settings(a) != settings(c))
+    settings(a).foreach { s =>
+      val reg = s("regParam").asInstanceOf[Double]
+      assert(reg >= 1e-4 && reg <= 1.0)
+      val iters = s("maxIter").asInstanceOf[Int]
+      assert(iters >= 2 && iters <= 30)
+    }
+    assert(settings(a).map(_("regParam")).distinct.length == 6)
+  }
+
+  test("random search over a grid evaluates distinct grid points in a seeded order") {
+    val lr = new LogisticRegression().setMaxIter(5)
+    val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.0, 0.01, 0.1, 1.0))
+      .addGrid(lr.elasticNetParam, Array(0.0, 1.0)).build()
+    def run(seed: Long) = new BayesianCrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
+      .setEvaluator(new BinaryClassificationEvaluator()).setSearchAlgorithm("random")
+      .setMaxEvals(5).setSeed(seed).fit(data).getEstimatorParamMaps.toSeq.map(_.toSeq.toSet)
+    val first = run(1)
+    assert(first.distinct.length == 5)
+    assert(first.forall(grid.map(_.toSeq.toSet).contains))
+    assert(first == run(1))
+    assert(first != grid.take(5).toSeq.map(_.toSeq.toSet))
+  }
+
+  /** Proposes the given regParam values in turn, recording every request. */
+  private class ScriptedProposer(lr: LogisticRegression, values: Seq[Any]) extends TrialProposer {
+    val requests = ArrayBuffer.empty[String]
+    def propose(requestJson: String): String = {
+      requests += requestJson
+      val i = requests.length - 1
+      if (i >= values.length) """{"exhausted": true}"""
+      else values(i) match {
+        case v: Double => s"""{"params": [{"parent": "${lr.uid}", "name": "regParam", "value": $v}], "vals": {"i": $i}}"""
+        case raw: String => raw
+        case null => null
+      }
+    }
+  }
+
+  test("an external proposer drives the search and hears each finished trial's loss") {
+    val lr = new LogisticRegression().setMaxIter(10)
+    val proposer = new ScriptedProposer(lr, Seq(0.001, 0.5, 0.05))
+    val model = new BayesianCrossValidator().setEstimator(lr)
+      .setEvaluator(new BinaryClassificationEvaluator()).setSearchAlgorithm("tpe").setMaxEvals(10)
+      .setTrialProposer(proposer).setSeed(1).fit(data)
+    assert(model.avgMetrics.length == 3)
+    assert(model.stopReason.contains("no more settings"))
+    assert(model.getEstimatorParamMaps.map(_.get(lr.regParam).get).toSeq == Seq(0.001, 0.5, 0.05))
+    // parallelism 1: each trial finishes before the next request, which reports it
+    implicit val formats: Formats = DefaultFormats
+    val second = parse(proposer.requests(1))
+    assert((second \ "trialId").extract[Int] == 1)
+    val reported = (second \ "finished")(0)
+    assert((reported \ "trialId").extract[Int] == 0)
+    assert((reported \ "status").extract[String] == "ok")
+    // AUC is larger-is-better, so the loss is the negated metric
+    assert(math.abs((reported \ "loss").extract[Double] + model.avgMetrics(0)) < 1e-12)
+    assert((reported \ "vals" \ "i").extract[Int] == 0)
+  }
+
+  for ((response, message) <- Seq((null, "returned null"), ("not json {", "malformed JSON"),
+                                  ("""{"params": 3}""", "no \"params\" array"))) {
+    test(s"a proposer response that is ${Option(response).getOrElse("null")} ends the fit; finished trials are kept") {
+      val lr = new LogisticRegression().setMaxIter(5)
+      val proposer = new ScriptedProposer(lr, Seq(0.01, response))
+      val error = intercept[SearchException] {
+        new BayesianCrossValidator().setEstimator(lr).setEvaluator(new BinaryClassificationEvaluator())
+          .setSearchAlgorithm("tpe").setMaxEvals(4).setTrialProposer(proposer).fit(data)
+      }
+      assert(error.getMessage.contains(message))
+      assert(error.finishedTrials.map(_.trialId) == Seq(0))
+      assert(error.finishedTrials.head.metric > 0.5)
+    }
+  }
+}
