@@ -40,22 +40,7 @@ private[sparktpe] final class TrialScheduler(
     runFold: FoldTask => FoldResult,
     onJobsToCancel: () => Unit,
     log: String => Unit) {
-
-  private final class Trial(val id: Int, val proposal: Proposal, val startNanos: Long) {
-    val foldMetrics: Array[Double] = Array.fill(numFolds)(Double.NaN)
-    val models: Array[Model[_]] = new Array[Model[_]](numFolds)
-    var foldsStarted = 0
-    var foldsRunning = 0
-    var foldsDone = 0
-    var error: Option[String] = None
-    var result: Option[TrialResult] = None
-    def wantsFold: Boolean = error.isEmpty && foldsStarted < numFolds
-  }
-
-  private sealed trait Work
-  private case object Stop extends Work
-  private final case class Propose(trialId: Int, finished: Seq[TrialOutcome]) extends Work
-  private final case class RunFold(trial: Trial, fold: Int) extends Work
+  import TrialScheduler._
 
   private val lock = new Object
   private val trials = ArrayBuffer.empty[Trial]
@@ -161,7 +146,7 @@ private[sparktpe] final class TrialScheduler(
     lock.synchronized {
       proposing = false
       proposal match {
-        case Some(p) => trials += new Trial(trialId, p, System.nanoTime())
+        case Some(p) => trials += new Trial(trialId, p, System.nanoTime(), numFolds)
         case None => exhausted = true
       }
       lock.notifyAll()
@@ -224,6 +209,24 @@ private[sparktpe] final class TrialScheduler(
 
 private[sparktpe] object TrialScheduler {
   private val poolCount = new AtomicInteger()
+
+  /** A trial in flight (mutable, guarded by the scheduler's lock). */
+  private final class Trial(val id: Int, val proposal: Proposal, val startNanos: Long, numFolds: Int) {
+    val foldMetrics: Array[Double] = Array.fill(numFolds)(Double.NaN)
+    val models: Array[Model[_]] = new Array[Model[_]](numFolds)
+    var foldsStarted = 0
+    var foldsRunning = 0
+    var foldsDone = 0
+    var error: Option[String] = None
+    var result: Option[TrialResult] = None
+    def wantsFold: Boolean = error.isEmpty && foldsStarted < numFolds
+  }
+
+  /** What a free worker thread does next. */
+  private sealed trait Work
+  private case object Stop extends Work
+  private final case class Propose(trialId: Int, finished: Seq[TrialOutcome]) extends Work
+  private final case class RunFold(trial: Trial, fold: Int) extends Work
 
   private def workerThreads: ThreadFactory = {
     val pool = poolCount.incrementAndGet()
