@@ -20,6 +20,7 @@ from pyspark.util import InheritableThread
 from sparktpe.errors import SearchError
 from sparktpe.jar import require_jar
 from sparktpe.params import ALGORITHMS, CrossValidatorParams, not_allowed
+from sparktpe.progress import SearchProgress, interactive
 from sparktpe.proposer import HyperoptProposer
 from sparktpe.space import check_space, grid_as_space
 from sparktpe.stages import all_stages, java_stages, owner_of
@@ -251,13 +252,18 @@ class BayesianCrossValidator(Estimator, CrossValidatorParams, _Checks):
                 done.set()
 
         InheritableThread(target=work, name="sparktpe-fit", daemon=True).start()
+        progress = SearchProgress(java_tuner) if interactive() else None
         try:
-            while not done.wait(0.25):
-                pass
+            while not done.wait(0.5):
+                if progress is not None:
+                    progress.update()
         except KeyboardInterrupt:
             java_tuner.cancel()
             done.wait(60)
             raise
+        finally:
+            if progress is not None:
+                progress.close()
         if "error" in outcome:
             error = outcome["error"]
             translated = _search_error(error, proposer)

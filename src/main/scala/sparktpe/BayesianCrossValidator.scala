@@ -3,6 +3,8 @@ package sparktpe
 import java.util.UUID
 import java.util.concurrent.ConcurrentHashMap
 
+import scala.jdk.CollectionConverters._
+
 import org.apache.spark.internal.Logging
 import org.apache.spark.ml.{Estimator, Model}
 import org.apache.spark.ml.evaluation.Evaluator
@@ -88,6 +90,15 @@ class BayesianCrossValidator(override val uid: String)
 
   /** Cancels every search this instance is running: no new proposals, running jobs cancelled. */
   def cancel(): Unit = running.forEach(_.cancel())
+
+  /**
+   * Progress of the running search as JSON `{"finished": n, "total": maxEvals, "best": metric}`
+   * (`best` null until a trial succeeds; all zero when no search runs). For progress bars.
+   */
+  def progressJson(): String = {
+    val (finished, total, best) = running.asScala.headOption.map(_.progress).getOrElse((0, 0, Double.NaN))
+    s"""{"finished": $finished, "total": $total, "best": ${if (best.isNaN) "null" else best.toString}}"""
+  }
 
   override def fit(dataset: Dataset[_]): BayesianCrossValidatorModel = {
     validateParams()

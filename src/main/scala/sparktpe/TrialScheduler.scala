@@ -59,6 +59,11 @@ private[sparktpe] final class TrialScheduler(
     onJobsToCancel()
   }
 
+  /** Progress so far: (trials finished, maxEvals, best metric or NaN). Cheap; for polling. */
+  def progress: (Int, Int, Double) = lock.synchronized {
+    (trials.count(_.result.nonEmpty), maxEvals, bestMetric)
+  }
+
   /** Fitted sub-models, [fold][trialId], null where a fold did not finish. */
   def subModels: Array[Array[Model[_]]] = lock.synchronized {
     Array.tabulate(numFolds)(f => trials.map(_.models(f)).toArray)

@@ -36,6 +36,16 @@ class SchedulerSuite extends AnyFunSuite {
     assert(!TestSpark.descriptions.exists(_.contains("trial 3/")))
   }
 
+  test("progressJson reports finished trials out of maxEvals while the search runs") {
+    val cv = counting(1, Seq(0.0, 0.1, 0.2, 0.3))
+    assert(cv.progressJson() == """{"finished": 0, "total": 0, "best": null}""")
+    val runner = new Thread(() => cv.fit(data))
+    runner.start()
+    var seen = Set.empty[String]
+    while (runner.isAlive) { seen += cv.progressJson(); Thread.sleep(20) }
+    assert(seen.exists(_.startsWith("""{"finished": 2, "total": 4, "best": 0.""")), seen)
+  }
+
   test("a trial whose fit throws is recorded as failed and the search goes on") {
     val model = counting(2, Seq(0.0, 0.1, 0.2), failAt = 0.1).fit(data)
     val trials = model.trialResults
