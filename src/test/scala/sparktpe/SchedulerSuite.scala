@@ -3,6 +3,7 @@ package sparktpe
 import org.apache.spark.ml.classification.LogisticRegression
 import org.apache.spark.ml.evaluation.{BinaryClassificationEvaluator, MulticlassClassificationEvaluator}
 import org.apache.spark.ml.tuning.ParamGridBuilder
+import org.apache.spark.storage.StorageLevel
 import org.scalatest.funsuite.AnyFunSuite
 
 /** The work-item pool: its bound, its job tags, failures and cancellation. */
@@ -42,8 +43,16 @@ class SchedulerSuite extends AnyFunSuite {
     val runner = new Thread(() => cv.fit(data))
     runner.start()
     var seen = Set.empty[String]
-    while (runner.isAlive) { seen += cv.progressJson(); Thread.sleep(20) }
+    var cachedWhileRunning = false
+    while (runner.isAlive) {
+      seen += cv.progressJson()
+      cachedWhileRunning ||= data.storageLevel != StorageLevel.NONE
+      Thread.sleep(20)
+    }
     assert(seen.exists(_.startsWith("""{"finished": 2, "total": 4, "best": 0.""")), seen)
+    // the input is cached for the search and released after it
+    assert(cachedWhileRunning)
+    assert(data.storageLevel == StorageLevel.NONE)
   }
 
   test("a trial whose fit throws is recorded as failed and the search goes on") {
