@@ -1,18 +1,11 @@
 package sparktpe
 
-import java.util.UUID
-import java.util.concurrent.ConcurrentHashMap
-
-import scala.jdk.CollectionConverters._
-
-import org.apache.spark.internal.Logging
-import org.apache.spark.ml.{Estimator, Model}
+import org.apache.spark.ml.Estimator
 import org.apache.spark.ml.evaluation.Evaluator
 import org.apache.spark.ml.param._
 import org.apache.spark.ml.util.Identifiable
-import org.apache.spark.sql.{DataFrame, Dataset}
+import org.apache.spark.sql.Dataset
 import org.apache.spark.sql.types.StructType
-import org.apache.spark.storage.StorageLevel
 
 /** Params of [[BayesianCrossValidator]] and its model: [[TuningParams]] plus the folds. */
 trait BayesianCrossValidatorParams extends TuningParams {
@@ -60,7 +53,7 @@ trait BayesianCrossValidatorParams extends TuningParams {
  * cancelled, or no trial succeeds.
  */
 class BayesianCrossValidator(override val uid: String)
-  extends Estimator[BayesianCrossValidatorModel] with BayesianCrossValidatorParams with Logging {
+  extends Estimator[BayesianCrossValidatorModel] with BayesianCrossValidatorParams with SearchEstimator {
 
   def this() = this(Identifiable.randomUID("BayesianCrossValidator"))
 
@@ -76,98 +69,17 @@ class BayesianCrossValidator(override val uid: String)
   def setMaxEvals(value: Int): this.type = set(maxEvals, value)
   def setSearchSpace(value: SearchSpace): this.type = set(searchSpace, value)
 
-  @transient @volatile private var trialProposer: Option[TrialProposer] = None
-
-  /**
-   * Sets an external proposer (JSON protocol of [[TrialProposer]]); it then proposes every
-   * trial unless `searchAlgorithm` is "grid". The Python wrapper sets Hyperopt's TPE here.
-   */
-  def setTrialProposer(value: TrialProposer): this.type = { trialProposer = Option(value); this }
-
-  override protected def hasExternalProposer: Boolean = trialProposer.isDefined
-
-  @transient private lazy val running = ConcurrentHashMap.newKeySet[TrialScheduler]()
-
-  /** Cancels every search this instance is running: no new proposals, running jobs cancelled. */
-  def cancel(): Unit = running.forEach(_.cancel())
-
-  /**
-   * Progress of the running search as JSON `{"finished": n, "total": maxEvals, "best": metric}`
-   * (`best` null until a trial succeeds; all zero when no search runs). For progress bars.
-   */
-  def progressJson(): String = {
-    val (finished, total, best) = running.asScala.headOption.map(_.progress).getOrElse((0, 0, Double.NaN))
-    s"""{"finished": $finished, "total": $total, "best": ${if (best.isNaN) "null" else best.toString}}"""
-  }
-
   override def fit(dataset: Dataset[_]): BayesianCrossValidatorModel = {
     validateParams()
-    if (getSearchAlgorithm == "tpe" && trialProposer.isEmpty) {
-      bad(searchAlgorithm, "tpe", "tpe needs Hyperopt: use sparktpe.BayesianCrossValidator from " +
-        "Python, or setTrialProposer; in Scala use grid or random")
-    }
+    checkProposer()
     Folds.checkFoldCol(dataset.toDF(), $(foldCol))
     transformSchema(dataset.schema, logging = true)
-
-    val df = dataset.toDF()
-    val sc = df.sparkSession.sparkContext
-    val group = s"sparktpe-$uid-${UUID.randomUUID()}"
-    val est = $(estimator)
-    val eval = $(evaluator)
     val k = $(numFolds)
-    val keepModels = $(collectSubModels)
-    val weCached = df.storageLevel == StorageLevel.NONE
-    if (weCached) df.persist(StorageLevel.MEMORY_AND_DISK)
-    try {
-      val splits = Folds.kFold(df, k, $(seed), $(foldCol))
-      val scheduler = new TrialScheduler(k, getMaxEvals, $(parallelism), eval.isLargerBetter,
-        makeProposer(),
-        runFold = task => {
-          val (train, valid) = splits(task.fold)
-          SparkJobs.withJobGroup(sc, group,
-            s"sparktpe trial ${task.trialId + 1}/${task.maxEvals} fold ${task.fold + 1}/$k") {
-            val model = est.fit(train, task.paramMap).asInstanceOf[Model[_]]
-            val metric = eval.evaluate(model.transform(valid, task.paramMap))
-            FoldResult(metric, if (keepModels) Some(model) else None)
-          }
-        },
-        onJobsToCancel = () => sc.cancelJobGroup(group),
-        log = line => logInfo(s"$uid: $line"))
-      running.add(scheduler)
-      try {
-        val outcome = scheduler.run()
-        val best = BayesianCrossValidator.bestTrial(outcome.trials, eval.isLargerBetter)
-        logInfo(s"$uid: ${outcome.trials.size} trials, stopped because ${outcome.stopReason}; " +
-          s"best trial ${best.trialId + 1} metric ${best.metric}")
-        val bestModel = SparkJobs.withJobGroup(sc, group, s"sparktpe refit best trial ${best.trialId + 1}") {
-          est.fit(df, best.paramMap).asInstanceOf[Model[_]]
-        }
-        val model = new BayesianCrossValidatorModel(uid, bestModel, outcome.trials, outcome.stopReason,
-          if (keepModels) Some(scheduler.subModels) else None)
-        copyValues(model.setParent(this))
-          .set(searchAlgorithm, getSearchAlgorithm)
-          .set(maxEvals, getMaxEvals)
-          .set(estimatorParamMaps, outcome.trials.map(_.paramMap).toArray)
-      } finally {
-        running.remove(scheduler)
-      }
-    } finally {
-      if (weCached) df.unpersist()
-    }
-  }
-
-  private def makeProposer(): Proposer = (getSearchAlgorithm, trialProposer) match {
-    case ("grid", _) =>
-      val grid = $(estimatorParamMaps)
-      new GridProposer(grid, grid.indices)
-    case (_, Some(external)) =>
-      new JsonTrialProposer(external, new EstimatorParams($(estimator)))
-    case _ => get(searchSpace) match {
-      case Some(space) => new RandomProposer(space, $(seed))
-      case None =>
-        val grid = $(estimatorParamMaps)
-        new GridProposer(grid, new scala.util.Random($(seed)).shuffle(grid.indices.toVector))
-    }
+    val run = search(dataset, df => Folds.kFold(df, k, $(seed), $(foldCol)),
+      task => s"sparktpe trial ${task.trialId + 1}/${task.maxEvals} fold ${task.fold + 1}/$k")
+    val model = new BayesianCrossValidatorModel(uid, run.bestModel, run.outcome.trials,
+      run.outcome.stopReason, run.subModels)
+    describeSearch(model.setParent(this), run)
   }
 
   override def transformSchema(schema: StructType): StructType = {
@@ -179,24 +91,7 @@ class BayesianCrossValidator(override val uid: String)
     val copied = defaultCopy(extra).asInstanceOf[BayesianCrossValidator]
     if (copied.isDefined(estimator)) copied.setEstimator(copied.getEstimator.copy(extra))
     if (copied.isDefined(evaluator)) copied.setEvaluator(copied.getEvaluator.copy(extra))
-    trialProposer.foreach(copied.setTrialProposer)
+    copyTrialProposerTo(copied)
     copied
-  }
-}
-
-object BayesianCrossValidator {
-  /**
-   * The best successful trial (first of equals, as Spark's tuners pick).
-   * @throws SearchException when no trial succeeded, with the first trial's error
-   */
-  private[sparktpe] def bestTrial(trials: Seq[TrialResult], largerIsBetter: Boolean): TrialResult = {
-    val ok = trials.filter(t => t.isOk && !t.metric.isNaN)
-    if (ok.isEmpty) {
-      val first = trials.find(_.error.nonEmpty).flatMap(_.error).getOrElse("no trial was run")
-      throw new SearchException(
-        s"no trial succeeded (${trials.size} trials, none with a metric); first error: $first",
-        null, trials)
-    }
-    if (largerIsBetter) ok.maxBy(_.metric) else ok.minBy(_.metric)
   }
 }

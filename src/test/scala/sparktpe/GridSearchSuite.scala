@@ -4,7 +4,7 @@ import org.apache.spark.ml.Pipeline
 import org.apache.spark.ml.classification.{LogisticRegression, LogisticRegressionModel}
 import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator
 import org.apache.spark.ml.feature.VectorAssembler
-import org.apache.spark.ml.tuning.{CrossValidator, ParamGridBuilder}
+import org.apache.spark.ml.tuning.{CrossValidator, ParamGridBuilder, TrainValidationSplit}
 import org.scalatest.funsuite.AnyFunSuite
 
 /** Grid mode must reproduce Spark's Scala CrossValidator, run here on the same inputs. */
@@ -45,6 +45,25 @@ class GridSearchSuite extends AnyFunSuite {
       assert(best.coefficients.toArray.zip(theirs.coefficients.toArray).forall { case (a, b) => math.abs(a - b) < 1e-9 })
       assert(got.getEstimatorParamMaps.toSeq.map(_.toSeq.toSet) == grid.toSeq.map(_.toSeq.toSet))
       assert(got.avgMetrics.distinct.length > 1) // the grid really changes the metric
+    }
+  }
+
+  for (parallelism <- Seq(1, 3)) {
+    test(s"BayesianTrainValidationSplit grid mode equals TrainValidationSplit (parallelism $parallelism)") {
+      val (lr, grid, _) = setup()
+      val expected = new TrainValidationSplit().setEstimator(lr).setEstimatorParamMaps(grid)
+        .setEvaluator(new BinaryClassificationEvaluator()).setTrainRatio(0.7).setSeed(9).fit(data)
+      val got = new BayesianTrainValidationSplit().setEstimator(lr).setEstimatorParamMaps(grid)
+        .setEvaluator(new BinaryClassificationEvaluator()).setTrainRatio(0.7).setSeed(9)
+        .setParallelism(parallelism).setCollectSubModels(true).fit(data)
+      assert(got.validationMetrics.length == grid.length)
+      got.validationMetrics.zip(expected.validationMetrics).foreach { case (a, b) => assert(math.abs(a - b) < 1e-9) }
+      assert(got.validationMetrics.distinct.length > 1)
+      assert(got.bestModel.asInstanceOf[LogisticRegressionModel].getRegParam ==
+        expected.bestModel.asInstanceOf[LogisticRegressionModel].getRegParam)
+      assert(got.subModels.length == grid.length && got.subModels.forall(_ != null))
+      assert(got.trials.count() == grid.length)
+      assert(got.getTrainRatio == 0.7)
     }
   }
 

@@ -62,6 +62,14 @@ class ParamsSuite extends AnyFunSuite {
     }
   }
 
+  test("trainRatio outside [0, 1] fails before any job") {
+    val (lr, cv) = valid()
+    val tvs = new BayesianTrainValidationSplit().setEstimator(lr).setEstimatorParamMaps(cv.getEstimatorParamMaps)
+      .setEvaluator(new BinaryClassificationEvaluator()).setTrainRatio(1.5)
+    val error = intercept[IllegalArgumentException](tvs.fit(data))
+    assert(error.getMessage.contains("trainRatio = 1.5 is not allowed: trainRatio must be in [0, 1]"))
+  }
+
   test("a space Param that is not numeric cannot get a numeric range") {
     val lr = new LogisticRegression()
     val error = intercept[IllegalArgumentException](SearchSpace().uniform(lr.family, 0, 1))

@@ -1,0 +1,151 @@
+package sparktpe
+
+import java.util.UUID
+import java.util.concurrent.ConcurrentHashMap
+
+import scala.jdk.CollectionConverters._
+
+import org.apache.spark.internal.Logging
+import org.apache.spark.ml.Model
+import org.apache.spark.sql.{DataFrame, Dataset}
+import org.apache.spark.storage.StorageLevel
+
+/** What one search produced: every trial, the best one, and its model refitted on all the input. */
+private[sparktpe] final case class SearchRun(
+    outcome: SearchOutcome,
+    best: TrialResult,
+    bestModel: Model[_],
+    subModels: Option[Array[Array[Model[_]]]])
+
+/**
+ * The search machinery both tuners share (cross-validation and a single train/validation split
+ * differ only in their splits): choosing the proposer, caching the input, running the
+ * [[TrialScheduler]] under one job group, refitting the best trial, cancellation and progress.
+ */
+trait SearchEstimator extends TuningParams with Logging {
+
+  @transient @volatile private var trialProposer: Option[TrialProposer] = None
+
+  /**
+   * Sets an external proposer (JSON protocol of [[TrialProposer]]); it then proposes every
+   * trial unless `searchAlgorithm` is "grid". The Python wrapper sets Hyperopt's TPE here.
+   */
+  def setTrialProposer(value: TrialProposer): this.type = { trialProposer = Option(value); this }
+
+  override protected def hasExternalProposer: Boolean = trialProposer.isDefined
+
+  protected def copyTrialProposerTo(other: SearchEstimator): Unit =
+    trialProposer.foreach(other.setTrialProposer)
+
+  @transient private lazy val running = ConcurrentHashMap.newKeySet[TrialScheduler]()
+
+  /** Cancels every search this instance is running: no new proposals, running jobs cancelled. */
+  def cancel(): Unit = running.forEach(_.cancel())
+
+  /**
+   * Progress of the running search as JSON `{"finished": n, "total": maxEvals, "best": metric}`
+   * (`best` null until a trial succeeds; all zero when no search runs). For progress bars.
+   */
+  def progressJson(): String = {
+    val (finished, total, best) = running.asScala.headOption.map(_.progress).getOrElse((0, 0, Double.NaN))
+    s"""{"finished": $finished, "total": $total, "best": ${if (best.isNaN) "null" else best.toString}}"""
+  }
+
+  /** Checks that "tpe" has a proposer to call; part of the checks made before any job. */
+  protected def checkProposer(): Unit =
+    if (getSearchAlgorithm == "tpe" && trialProposer.isEmpty) {
+      bad(searchAlgorithm, "tpe", "tpe needs Hyperopt: use the sparktpe Python wrapper, or " +
+        "setTrialProposer; in Scala use grid or random")
+    }
+
+  /**
+   * Runs a whole search over `splits` of the input (cached for the search unless it already
+   * is) and refits the best trial on all of it.
+   *
+   * @param split    makes the (training, validation) pairs from the cached input
+   * @param describe the Spark UI description of a work item's jobs
+   */
+  protected def search(
+      dataset: Dataset[_],
+      split: DataFrame => Array[(DataFrame, DataFrame)],
+      describe: FoldTask => String): SearchRun = {
+    val df = dataset.toDF()
+    val sc = df.sparkSession.sparkContext
+    val group = s"sparktpe-$uid-${UUID.randomUUID()}"
+    val est = $(estimator)
+    val eval = $(evaluator)
+    val keepModels = $(collectSubModels)
+    val weCached = df.storageLevel == StorageLevel.NONE
+    if (weCached) df.persist(StorageLevel.MEMORY_AND_DISK)
+    try {
+      val splits = split(df)
+      val scheduler = new TrialScheduler(splits.length, getMaxEvals, $(parallelism),
+        eval.isLargerBetter, makeProposer(),
+        runFold = task => {
+          val (train, valid) = splits(task.fold)
+          SparkJobs.withJobGroup(sc, group, describe(task)) {
+            val model = est.fit(train, task.paramMap).asInstanceOf[Model[_]]
+            val metric = eval.evaluate(model.transform(valid, task.paramMap))
+            FoldResult(metric, if (keepModels) Some(model) else None)
+          }
+        },
+        onJobsToCancel = () => sc.cancelJobGroup(group),
+        log = line => logInfo(s"$uid: $line"))
+      running.add(scheduler)
+      try {
+        val outcome = scheduler.run()
+        val best = SearchEstimator.bestTrial(outcome.trials, eval.isLargerBetter)
+        logInfo(s"$uid: ${outcome.trials.size} trials, stopped because ${outcome.stopReason}; " +
+          s"best trial ${best.trialId + 1} metric ${best.metric}")
+        val bestModel = SparkJobs.withJobGroup(sc, group, s"sparktpe refit best trial ${best.trialId + 1}") {
+          est.fit(df, best.paramMap).asInstanceOf[Model[_]]
+        }
+        SearchRun(outcome, best, bestModel, if (keepModels) Some(scheduler.subModels) else None)
+      } finally {
+        running.remove(scheduler)
+      }
+    } finally {
+      if (weCached) df.unpersist()
+    }
+  }
+
+  /** Copies this estimator's Params to its model, with the search's resolved settings. */
+  protected def describeSearch[M <: TuningParams](model: M, run: SearchRun): M = {
+    copyValues(model)
+    model.set(model.searchAlgorithm, getSearchAlgorithm)
+      .set(model.maxEvals, getMaxEvals)
+      .set(model.estimatorParamMaps, run.outcome.trials.map(_.paramMap).toArray)
+    model
+  }
+
+  private def makeProposer(): Proposer = (getSearchAlgorithm, trialProposer) match {
+    case ("grid", _) =>
+      val grid = $(estimatorParamMaps)
+      new GridProposer(grid, grid.indices)
+    case (_, Some(external)) =>
+      new JsonTrialProposer(external, new EstimatorParams($(estimator)))
+    case _ => get(searchSpace) match {
+      case Some(space) => new RandomProposer(space, $(seed))
+      case None =>
+        val grid = $(estimatorParamMaps)
+        new GridProposer(grid, new scala.util.Random($(seed)).shuffle(grid.indices.toVector))
+    }
+  }
+}
+
+object SearchEstimator {
+  /**
+   * The best successful trial (first of equals, as Spark's tuners pick).
+   * @throws SearchException when no trial succeeded, with the first trial's error
+   */
+  private[sparktpe] def bestTrial(trials: Seq[TrialResult], largerIsBetter: Boolean): TrialResult = {
+    val ok = trials.filter(t => t.isOk && !t.metric.isNaN)
+    if (ok.isEmpty) {
+      val first = trials.find(_.error.nonEmpty).flatMap(_.error).getOrElse("no trial was run")
+      throw new SearchException(
+        s"no trial succeeded (${trials.size} trials, none with a metric); first error: $first",
+        null, trials)
+    }
+    if (largerIsBetter) ok.maxBy(_.metric) else ok.minBy(_.metric)
+  }
+}
