@@ -8,13 +8,16 @@ The search runs in the JVM (package ``sparktpe`` of the jar); this package is it
 
 from sparktpe.jar import configure, spark_jars
 from sparktpe.errors import SearchError
-from sparktpe.tuning import BayesianCrossValidator, BayesianCrossValidatorModel
+from sparktpe.tuning import (BayesianCrossValidator, BayesianCrossValidatorModel,
+                             BayesianTrainValidationSplit, BayesianTrainValidationSplitModel)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BayesianCrossValidator",
     "BayesianCrossValidatorModel",
+    "BayesianTrainValidationSplit",
+    "BayesianTrainValidationSplitModel",
     "SearchError",
     "configure",
     "spark_jars",

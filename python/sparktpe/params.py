@@ -116,3 +116,18 @@ class CrossValidatorParams(TuningParams):
 
     def getFoldCol(self):
         return self.getOrDefault(self.foldCol)
+
+
+class TrainValidationSplitParams(TuningParams):
+    """Params of ``BayesianTrainValidationSplit`` and its model."""
+
+    trainRatio = Param(Params._dummy(), "trainRatio",
+                       "ratio between training set and validation set (>= 0 && <= 1)",
+                       typeConverter=TypeConverters.toFloat)
+
+    def __init__(self):
+        super().__init__()
+        self._setDefault(trainRatio=0.75)
+
+    def getTrainRatio(self):
+        return self.getOrDefault(self.trainRatio)

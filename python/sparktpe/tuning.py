@@ -19,7 +19,8 @@ from pyspark.util import InheritableThread
 
 from sparktpe.errors import SearchError
 from sparktpe.jar import require_jar
-from sparktpe.params import ALGORITHMS, CrossValidatorParams, not_allowed
+from sparktpe.params import (ALGORITHMS, CrossValidatorParams, TrainValidationSplitParams,
+                             not_allowed)
 from sparktpe.progress import SearchProgress, interactive
 from sparktpe.proposer import HyperoptProposer
 from sparktpe.space import check_space, grid_as_space
@@ -37,6 +38,8 @@ class _Checks:
         ]
         if self.hasParam("numFolds"):
             checks.append((self.numFolds, lambda v: v >= 2, "numFolds must be >= 2"))
+        if self.hasParam("trainRatio"):
+            checks.append((self.trainRatio, lambda v: 0 <= v <= 1, "trainRatio must be in [0, 1]"))
         for param, ok, allowed in checks:
             if self.isSet(param) and not ok(self.getOrDefault(param)):
                 raise not_allowed(self, param.name, self.getOrDefault(param), allowed)
@@ -68,87 +71,11 @@ class _Checks:
             owner_of(estimator, param)
 
 
-class BayesianCrossValidator(Estimator, CrossValidatorParams, _Checks):
-    """K-fold cross-validation with grid, random or Bayesian (TPE) search over Spark ML Params.
+class _BayesianTuner(Estimator, _Checks):
+    """What both tuners share: setters, the JVM search run in a cancellable worker thread, and
+    the model built from the JVM result. Subclasses add their split Params."""
 
-    A drop-in replacement for ``pyspark.ml.tuning.CrossValidator``: the same constructor
-    arguments and model attributes, and in grid mode the same ``avgMetrics`` as Spark's Scala
-    ``CrossValidator`` for the same seed. With a ``searchSpace`` (or ``searchAlgorithm="tpe"``
-    on a grid) trials are proposed by Hyperopt's Tree-structured Parzen Estimators
-    (Bergstra, Bardenet, Bengio and Kegl, "Algorithms for Hyper-Parameter Optimization",
-    NeurIPS 2011; ``hyperopt.tpe.suggest``), one at a time, told about finished, failed and
-    pending trials.
-
-    Parameters
-    ----------
-    estimator : pyspark.ml.Estimator
-        The estimator or ``Pipeline`` to tune. Required.
-    estimatorParamMaps : list of dict, optional
-        A grid from ``ParamGridBuilder``. In "tpe"/"random" mode with no ``searchSpace``,
-        each Param becomes an ``hp.choice`` over its grid values.
-    evaluator : pyspark.ml.evaluation.Evaluator
-        Scores each fold's model. Required.
-    numFolds : int, default 3
-        Number of folds, >= 2.
-    foldCol : str, default ""
-        Integer column of fold numbers in [0, numFolds); "" means random folds from ``seed``.
-    seed : int, optional
-        Seeds the folds and the proposer. Default: the JVM class name's hash, as in Spark.
-    parallelism : int, default 1
-        (trial, fold) fits in flight at once, >= 1.
-    collectSubModels : bool, default False
-        Keep every fold's model in ``subModels``.
-    searchAlgorithm : {"grid", "random", "tpe"}, optional
-        Default "tpe" when ``searchSpace`` is set, else "grid".
-    maxEvals : int, optional
-        Number of trials, >= 1. Default: the grid's size; required with a ``searchSpace``.
-    searchSpace : dict, optional
-        Spark ``Param`` (of the estimator or any Pipeline stage) -> Hyperopt expression
-        (``hp.uniform``, ``hp.loguniform``, ``hp.quniform``, ``hp.choice``, ...).
-
-    Raises
-    ------
-    ValueError
-        From the constructor, setters or ``fit``, for a bad Param value, before any Spark job.
-    SearchError
-        From ``fit``, when the proposer raised (the Python traceback is in the message and the
-        original exception is the ``__cause__``), the search was cancelled, or no trial succeeded.
-    KeyboardInterrupt
-        Ctrl-C during ``fit`` cancels this search's Spark jobs and re-raises.
-
-    Notes
-    -----
-    TPE starts with ``max(2, min(20, maxEvals // 4))`` random trials (Hyperopt's default is 20).
-    Needs classic PySpark with the sparktpe jar: see :func:`sparktpe.configure`.
-
-    Examples
-    --------
-    >>> from hyperopt import hp
-    >>> cv = BayesianCrossValidator(estimator=lr, evaluator=BinaryClassificationEvaluator(),
-    ...                             searchSpace={lr.regParam: hp.loguniform("reg", -9, 0)},
-    ...                             maxEvals=30, parallelism=3)
-    >>> model = cv.fit(train)
-    """
-
-    _java_class = "sparktpe.BayesianCrossValidator"
-
-    @keyword_only
-    def __init__(self, *, estimator=None, estimatorParamMaps=None, evaluator=None, numFolds=3,
-                 seed=None, parallelism=1, collectSubModels=False, foldCol="",
-                 searchAlgorithm=None, maxEvals=None, searchSpace=None):
-        super().__init__()
-        self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
-        self._check_values()
-        self._running = None
-
-    @keyword_only
-    def setParams(self, *, estimator=None, estimatorParamMaps=None, evaluator=None, numFolds=3,
-                  seed=None, parallelism=1, collectSubModels=False, foldCol="",
-                  searchAlgorithm=None, maxEvals=None, searchSpace=None):
-        """Sets Params by keyword, as PySpark estimators do."""
-        self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
-        self._check_values()
-        return self
+    _java_class = None
 
     def _set_checked(self, **kwargs):
         self._set(**kwargs)
@@ -163,12 +90,6 @@ class BayesianCrossValidator(Estimator, CrossValidatorParams, _Checks):
 
     def setEvaluator(self, value):
         return self._set_checked(evaluator=value)
-
-    def setNumFolds(self, value):
-        return self._set_checked(numFolds=value)
-
-    def setFoldCol(self, value):
-        return self._set_checked(foldCol=value)
 
     def setSeed(self, value):
         return self._set_checked(seed=value)
@@ -204,8 +125,7 @@ class BayesianCrossValidator(Estimator, CrossValidatorParams, _Checks):
         java_tuner = JavaWrapper._new_java_obj(self._java_class, self.uid)
         java_tuner.setEstimator(java_estimator)
         java_tuner.setEvaluator(self.getEvaluator()._to_java())
-        java_tuner.setNumFolds(self.getNumFolds())
-        java_tuner.setFoldCol(self.getFoldCol())
+        self._set_split_params(java_tuner)
         java_tuner.setSeed(self.getSeed())
         java_tuner.setParallelism(self.getParallelism())
         java_tuner.setCollectSubModels(self.getCollectSubModels())
@@ -277,13 +197,8 @@ class BayesianCrossValidator(Estimator, CrossValidatorParams, _Checks):
         estimator = self.getEstimator()
         best = JavaParams._from_java(java_model.bestModel())
         grid = [_param_map_from_java(sc, estimator, m) for m in java_model.getEstimatorParamMaps()]
-        sub_models = None
-        if java_model.hasSubModels():
-            sub_models = [[JavaParams._from_java(m) if m is not None else None for m in fold]
-                          for fold in java_model.subModels()]
-        model = BayesianCrossValidatorModel(
-            best, list(java_model.avgMetrics()), list(java_model.stdMetrics()), sub_models,
-            java_model)
+        sub_models = _sub_models_from_java(java_model) if java_model.hasSubModels() else None
+        model = self._new_model(best, sub_models, java_model)
         model._resetUid(self.uid)
         self._copyValues(model)
         model._set(estimatorParamMaps=grid, searchAlgorithm=self.getSearchAlgorithm(),
@@ -301,7 +216,127 @@ class BayesianCrossValidator(Estimator, CrossValidatorParams, _Checks):
         return copied
 
 
-class BayesianCrossValidatorModel(Model, CrossValidatorParams):
+class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
+    """K-fold cross-validation with grid, random or Bayesian (TPE) search over Spark ML Params.
+
+    A drop-in replacement for ``pyspark.ml.tuning.CrossValidator``: the same constructor
+    arguments and model attributes, and in grid mode the same ``avgMetrics`` as Spark's Scala
+    ``CrossValidator`` for the same seed. With a ``searchSpace`` (or ``searchAlgorithm="tpe"``
+    on a grid) trials are proposed by Hyperopt's Tree-structured Parzen Estimators
+    (Bergstra, Bardenet, Bengio and Kegl, "Algorithms for Hyper-Parameter Optimization",
+    NeurIPS 2011; ``hyperopt.tpe.suggest``), one at a time, told about finished, failed and
+    pending trials.
+
+    Parameters
+    ----------
+    estimator : pyspark.ml.Estimator
+        The estimator or ``Pipeline`` to tune. Required.
+    estimatorParamMaps : list of dict, optional
+        A grid from ``ParamGridBuilder``. In "tpe"/"random" mode with no ``searchSpace``,
+        each Param becomes an ``hp.choice`` over its grid values.
+    evaluator : pyspark.ml.evaluation.Evaluator
+        Scores each fold's model. Required.
+    numFolds : int, default 3
+        Number of folds, >= 2.
+    foldCol : str, default ""
+        Integer column of fold numbers in [0, numFolds); "" means random folds from ``seed``.
+    seed : int, optional
+        Seeds the folds and the proposer. Default: the JVM class name's hash, as in Spark.
+    parallelism : int, default 1
+        (trial, fold) fits in flight at once, >= 1.
+    collectSubModels : bool, default False
+        Keep every fold's model in ``subModels``.
+    searchAlgorithm : {"grid", "random", "tpe"}, optional
+        Default "tpe" when ``searchSpace`` is set, else "grid".
+    maxEvals : int, optional
+        Number of trials, >= 1. Default: the grid's size; required with a ``searchSpace``.
+    searchSpace : dict, optional
+        Spark ``Param`` (of the estimator or any Pipeline stage) -> Hyperopt expression
+        (``hp.uniform``, ``hp.loguniform``, ``hp.quniform``, ``hp.choice``, ...).
+
+    Raises
+    ------
+    ValueError
+        From the constructor, setters or ``fit``, for a bad Param value, before any Spark job.
+    SearchError
+        From ``fit``, when the proposer raised (the Python traceback is in the message and the
+        original exception is the ``__cause__``), the search was cancelled, or no trial succeeded.
+    KeyboardInterrupt
+        Ctrl-C during ``fit`` cancels this search's Spark jobs and re-raises.
+
+    Notes
+    -----
+    TPE starts with ``max(2, min(20, maxEvals // 4))`` random trials (Hyperopt's default is 20).
+    Needs classic PySpark with the sparktpe jar: see :func:`sparktpe.configure`.
+
+    Examples
+    --------
+    >>> from hyperopt import hp
+    >>> cv = BayesianCrossValidator(estimator=lr, evaluator=BinaryClassificationEvaluator(),
+    ...                             searchSpace={lr.regParam: hp.loguniform("reg", -9, 0)},
+    ...                             maxEvals=30, parallelism=3)
+    >>> model = cv.fit(train)
+    """
+
+    _java_class = "sparktpe.BayesianCrossValidator"
+
+    @keyword_only
+    def __init__(self, *, estimator=None, estimatorParamMaps=None, evaluator=None, numFolds=3,
+                 seed=None, parallelism=1, collectSubModels=False, foldCol="",
+                 searchAlgorithm=None, maxEvals=None, searchSpace=None):
+        super().__init__()
+        self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
+        self._check_values()
+
+    @keyword_only
+    def setParams(self, *, estimator=None, estimatorParamMaps=None, evaluator=None, numFolds=3,
+                  seed=None, parallelism=1, collectSubModels=False, foldCol="",
+                  searchAlgorithm=None, maxEvals=None, searchSpace=None):
+        """Sets Params by keyword, as PySpark estimators do."""
+        self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
+        self._check_values()
+        return self
+
+    def setNumFolds(self, value):
+        return self._set_checked(numFolds=value)
+
+    def setFoldCol(self, value):
+        return self._set_checked(foldCol=value)
+
+    def _set_split_params(self, java_tuner):
+        java_tuner.setNumFolds(self.getNumFolds())
+        java_tuner.setFoldCol(self.getFoldCol())
+
+    def _new_model(self, best, sub_models, java_model):
+        return BayesianCrossValidatorModel(best, list(java_model.avgMetrics()),
+                                           list(java_model.stdMetrics()), sub_models, java_model)
+
+
+class _TunedModel(Model):
+    """What both tuner models share: ``bestModel``, ``subModels``, ``trials``, ``stopReason``."""
+
+    def __init__(self, bestModel, subModels=None, javaModel=None):
+        super().__init__()
+        self.bestModel = bestModel
+        self.subModels = subModels
+        self._java_model = javaModel
+
+    @property
+    def trials(self):
+        """One row per trial (see the class docstring); a DataFrame of the active session."""
+        from pyspark.sql import SparkSession
+        return DataFrame(self._java_model.trials(), SparkSession.active())
+
+    @property
+    def stopReason(self):
+        """Why the search stopped, e.g. "maxEvals (40) reached"."""
+        return self._java_model.stopReason()
+
+    def _transform(self, dataset):
+        return self.bestModel.transform(dataset)
+
+
+class BayesianCrossValidatorModel(_TunedModel, CrossValidatorParams):
     """The fitted :class:`BayesianCrossValidator`: the best trial's model refitted on all data.
 
     Attributes
@@ -322,24 +357,9 @@ class BayesianCrossValidatorModel(Model, CrossValidatorParams):
     """
 
     def __init__(self, bestModel, avgMetrics=None, stdMetrics=None, subModels=None, javaModel=None):
-        super().__init__()
-        self.bestModel = bestModel
+        super().__init__(bestModel, subModels, javaModel)
         self.avgMetrics = avgMetrics or []
         self.stdMetrics = stdMetrics or []
-        self.subModels = subModels
-        self._java_model = javaModel
-
-    @property
-    def trials(self):
-        from pyspark.sql import SparkSession
-        return DataFrame(self._java_model.trials(), SparkSession.active())
-
-    @property
-    def stopReason(self):
-        return self._java_model.stopReason()
-
-    def _transform(self, dataset):
-        return self.bestModel.transform(dataset)
 
     def copy(self, extra=None):
         extra = dict(extra or {})
@@ -348,6 +368,82 @@ class BayesianCrossValidatorModel(Model, CrossValidatorParams):
             self.subModels, self._java_model)
         copied._resetUid(self.uid)
         return self._copyValues(copied, extra)
+
+
+class BayesianTrainValidationSplitModel(_TunedModel, TrainValidationSplitParams):
+    """The fitted :class:`BayesianTrainValidationSplit`.
+
+    Attributes
+    ----------
+    bestModel : pyspark.ml.Model
+        The best trial's model refitted on all data; used by ``transform``.
+    validationMetrics : list of float
+        Each trial's metric on the validation part, in trial order (NaN for failed trials).
+    subModels : list of Model or None
+        Each trial's model (fitted on the training part) when ``collectSubModels`` was set.
+    trials, stopReason
+        As for :class:`BayesianCrossValidatorModel` (``foldMetrics`` has one entry).
+    """
+
+    def __init__(self, bestModel, validationMetrics=None, subModels=None, javaModel=None):
+        super().__init__(bestModel, subModels, javaModel)
+        self.validationMetrics = validationMetrics or []
+
+    def copy(self, extra=None):
+        extra = dict(extra or {})
+        copied = BayesianTrainValidationSplitModel(
+            self.bestModel.copy(extra), list(self.validationMetrics), self.subModels,
+            self._java_model)
+        copied._resetUid(self.uid)
+        return self._copyValues(copied, extra)
+
+
+class BayesianTrainValidationSplit(_BayesianTuner, TrainValidationSplitParams):
+    """Search scored on one train/validation split: a drop-in for Spark's ``TrainValidationSplit``.
+
+    Same Params as :class:`BayesianCrossValidator` with ``trainRatio`` (float in [0, 1],
+    default 0.75) instead of ``numFolds``/``foldCol``. The split is Spark's
+    ``randomSplit([trainRatio, 1 - trainRatio], seed)`` in the JVM, so grid mode gives the
+    ``validationMetrics`` of Spark's Scala ``TrainValidationSplit``. Errors as for
+    :class:`BayesianCrossValidator`.
+    """
+
+    _java_class = "sparktpe.BayesianTrainValidationSplit"
+
+    @keyword_only
+    def __init__(self, *, estimator=None, estimatorParamMaps=None, evaluator=None, trainRatio=0.75,
+                 seed=None, parallelism=1, collectSubModels=False, searchAlgorithm=None,
+                 maxEvals=None, searchSpace=None):
+        super().__init__()
+        self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
+        self._check_values()
+
+    @keyword_only
+    def setParams(self, *, estimator=None, estimatorParamMaps=None, evaluator=None, trainRatio=0.75,
+                  seed=None, parallelism=1, collectSubModels=False, searchAlgorithm=None,
+                  maxEvals=None, searchSpace=None):
+        """Sets Params by keyword, as PySpark estimators do."""
+        self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
+        self._check_values()
+        return self
+
+    def setTrainRatio(self, value):
+        return self._set_checked(trainRatio=value)
+
+    def _set_split_params(self, java_tuner):
+        java_tuner.setTrainRatio(float(self.getTrainRatio()))
+
+    def _new_model(self, best, sub_models, java_model):
+        return BayesianTrainValidationSplitModel(
+            best, list(java_model.validationMetrics()), sub_models and sub_models[0], java_model)
+
+
+def _sub_models_from_java(java_model):
+    """``[fold][trial]`` Python models (TrainValidationSplit: one "fold")."""
+    folds = java_model.subModels()
+    if java_model.getClass().getName() == "sparktpe.BayesianTrainValidationSplitModel":
+        folds = [folds]
+    return [[JavaParams._from_java(m) if m is not None else None for m in fold] for fold in folds]
 
 
 def _param_map_from_java(sc, estimator, java_map):
