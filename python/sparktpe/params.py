@@ -47,8 +47,9 @@ class TuningParams(Params):
                      "number of trials (parameter settings) to evaluate (>= 1); default: the whole grid",
                      typeConverter=TypeConverters.toInt)
     searchSpace = Param(Params._dummy(), "searchSpace",
-                        "search space: dict from a Param of the estimator (or of a Pipeline stage) "
-                        "to a Hyperopt expression")
+                        "search space: the Params to search (of the estimator or any Pipeline "
+                        "stage) and their distributions; Python: a dict of Hyperopt expressions, "
+                        "Scala: a SearchSpace")
 
     def __init__(self):
         super().__init__()

@@ -49,7 +49,9 @@ trait TuningParams extends Params {
 
   /** Scala search space for random search; see [[SearchSpace]]. */
   final val searchSpace: Param[SearchSpace] =
-    new Param(this, "searchSpace", "search space (Scala builder) for random search")
+    new Param(this, "searchSpace", "search space: the Params to search (of the estimator or " +
+      "any Pipeline stage) and their distributions; Python: a dict of Hyperopt expressions, " +
+      "Scala: a SearchSpace")
 
   setDefault(seed -> this.getClass.getName.hashCode.toLong, parallelism -> 1,
     collectSubModels -> false)

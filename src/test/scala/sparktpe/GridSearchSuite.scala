@@ -1,6 +1,7 @@
 package sparktpe
 
-import org.apache.spark.ml.Pipeline
+import org.apache.spark.ml.{Pipeline, PipelineModel}
+import org.apache.spark.ml.param.ParamMap
 import org.apache.spark.ml.classification.{LogisticRegression, LogisticRegressionModel}
 import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator
 import org.apache.spark.ml.feature.VectorAssembler
@@ -115,4 +116,28 @@ class GridSearchSuite extends AnyFunSuite {
     model.avgMetrics.zip(expected.avgMetrics).foreach { case (a, b) => assert(math.abs(a - b) < 1e-9) }
     assert(model.transform(input).select("prediction").count() == input.count())
   }
+
+  test("the tuners work as Pipeline stages, and copy keeps uids as Spark's tuners do") {
+    val assembler = new VectorAssembler().setInputCols(Array("x1", "x2")).setOutputCol("features")
+    val lr = new LogisticRegression().setMaxIter(10)
+    val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.01, 1.0)).build()
+    val cv = new BayesianCrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
+      .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(2)
+    val tvs = new BayesianTrainValidationSplit().setEstimator(lr).setEstimatorParamMaps(grid)
+      .setEvaluator(new BinaryClassificationEvaluator())
+    val input = data.drop("features")
+    for (tuner <- Seq(cv, tvs)) {
+      val model = new Pipeline().setStages(Array(assembler, tuner)).fit(input)
+      assert(model.stages.last.uid == tuner.uid)
+      assert(model.transform(input).count() == input.count())
+    }
+    assert(model(new Pipeline().setStages(Array(assembler, cv)).fit(input)).isInstanceOf[BayesianCrossValidatorModel])
+    val copied = cv.copy(ParamMap(cv.numFolds -> 4, lr.maxIter -> 3))
+    assert(copied.uid == cv.uid && copied.getNumFolds == 4 && cv.getNumFolds == 2)
+    assert(copied.getEstimator.uid == lr.uid && copied.getEstimator.getOrDefault(lr.maxIter) == 3)
+    assert(lr.getMaxIter == 10)
+    assert(cv.explainParams().contains("numFolds: number of folds for cross validation (>= 2) (default: 3, current: 2)"))
+  }
+
+  private def model(p: PipelineModel) = p.stages.last
 }
