@@ -3,7 +3,7 @@ package sparktpe
 import org.apache.spark.ml.Estimator
 import org.apache.spark.ml.evaluation.Evaluator
 import org.apache.spark.ml.param._
-import org.apache.spark.ml.util.Identifiable
+import org.apache.spark.ml.util.{Identifiable, MLReadable, MLReader, MLWritable, MLWriter}
 import org.apache.spark.sql.Dataset
 import org.apache.spark.sql.types.StructType
 
@@ -53,7 +53,8 @@ trait BayesianCrossValidatorParams extends TuningParams {
  * cancelled, or no trial succeeds.
  */
 class BayesianCrossValidator(override val uid: String)
-  extends Estimator[BayesianCrossValidatorModel] with BayesianCrossValidatorParams with SearchEstimator {
+  extends Estimator[BayesianCrossValidatorModel] with BayesianCrossValidatorParams with SearchEstimator
+    with MLWritable {
 
   def this() = this(Identifiable.randomUID("BayesianCrossValidator"))
 
@@ -87,6 +88,9 @@ class BayesianCrossValidator(override val uid: String)
     $(estimator).transformSchema(withoutFold)
   }
 
+  /** Saves Params, estimator and evaluator as Spark metadata JSON and stage folders. */
+  override def write: MLWriter = new TunerWriter(this)
+
   override def copy(extra: ParamMap): BayesianCrossValidator = {
     val copied = defaultCopy(extra).asInstanceOf[BayesianCrossValidator]
     if (copied.isDefined(estimator)) copied.setEstimator(copied.getEstimator.copy(extra))
@@ -94,4 +98,10 @@ class BayesianCrossValidator(override val uid: String)
     copyTrialProposerTo(copied)
     copied
   }
+}
+
+object BayesianCrossValidator extends MLReadable[BayesianCrossValidator] {
+  override def read: MLReader[BayesianCrossValidator] =
+    new TunerReader(classOf[BayesianCrossValidator].getName, uid => new BayesianCrossValidator(uid))
+  override def load(path: String): BayesianCrossValidator = super.load(path)
 }

@@ -2,6 +2,7 @@ package sparktpe
 
 import org.apache.spark.ml.Model
 import org.apache.spark.ml.param.ParamMap
+import org.apache.spark.ml.util.{MLReadable, MLReader, MLWritable, MLWriter}
 import org.apache.spark.sql.{DataFrame, Dataset, SparkSession}
 import org.apache.spark.sql.types.StructType
 
@@ -21,7 +22,7 @@ class BayesianCrossValidatorModel private[sparktpe] (
     val trialResults: Seq[TrialResult],
     val stopReason: String,
     private val subModelsOption: Option[Array[Array[Model[_]]]])
-  extends Model[BayesianCrossValidatorModel] with BayesianCrossValidatorParams {
+  extends Model[BayesianCrossValidatorModel] with BayesianCrossValidatorParams with MLWritable {
 
   /** Mean metric over folds of each trial, in trial order (NaN where a trial failed). */
   val avgMetrics: Array[Double] = trialResults.map(_.metric).toArray
@@ -51,9 +52,22 @@ class BayesianCrossValidatorModel private[sparktpe] (
 
   override def transformSchema(schema: StructType): StructType = bestModel.transformSchema(schema)
 
+  /**
+   * Saves Params, estimator, evaluator, `bestModel`, trials and stop reason; with
+   * `write.option("persistSubModels", "true")` also every sub-model.
+   */
+  override def write: MLWriter = new TunedModelWriter(this, bestModel, trialResults, stopReason, subModelsOption)
+
   override def copy(extra: ParamMap): BayesianCrossValidatorModel = {
     val copied = new BayesianCrossValidatorModel(uid, bestModel.copy(extra).asInstanceOf[Model[_]],
       trialResults, stopReason, subModelsOption.map(_.map(_.clone())))
     copyValues(copied, extra).setParent(parent)
   }
+}
+
+object BayesianCrossValidatorModel extends MLReadable[BayesianCrossValidatorModel] {
+  override def read: MLReader[BayesianCrossValidatorModel] = new TunedModelReader[BayesianCrossValidatorModel](
+    classOf[BayesianCrossValidatorModel].getName, (uid, parts) => new BayesianCrossValidatorModel(uid, parts.bestModel,
+      parts.trials, parts.stopReason, parts.subModels))
+  override def load(path: String): BayesianCrossValidatorModel = super.load(path)
 }

@@ -3,7 +3,7 @@ package sparktpe
 import org.apache.spark.ml.{Estimator, Model}
 import org.apache.spark.ml.evaluation.Evaluator
 import org.apache.spark.ml.param._
-import org.apache.spark.ml.util.Identifiable
+import org.apache.spark.ml.util.{Identifiable, MLReadable, MLReader, MLWritable, MLWriter}
 import org.apache.spark.sql.{DataFrame, Dataset, SparkSession}
 import org.apache.spark.sql.types.StructType
 
@@ -37,7 +37,7 @@ trait BayesianTrainValidationSplitParams extends TuningParams {
  */
 class BayesianTrainValidationSplit(override val uid: String)
   extends Estimator[BayesianTrainValidationSplitModel] with BayesianTrainValidationSplitParams
-    with SearchEstimator {
+    with SearchEstimator with MLWritable {
 
   def this() = this(Identifiable.randomUID("BayesianTrainValidationSplit"))
 
@@ -68,6 +68,9 @@ class BayesianTrainValidationSplit(override val uid: String)
 
   override def transformSchema(schema: StructType): StructType = $(estimator).transformSchema(schema)
 
+  /** Saves Params, estimator and evaluator as Spark metadata JSON and stage folders. */
+  override def write: MLWriter = new TunerWriter(this)
+
   override def copy(extra: ParamMap): BayesianTrainValidationSplit = {
     val copied = defaultCopy(extra).asInstanceOf[BayesianTrainValidationSplit]
     if (copied.isDefined(estimator)) copied.setEstimator(copied.getEstimator.copy(extra))
@@ -87,7 +90,8 @@ class BayesianTrainValidationSplitModel private[sparktpe] (
     val trialResults: Seq[TrialResult],
     val stopReason: String,
     private val subModelsOption: Option[Array[Model[_]]])
-  extends Model[BayesianTrainValidationSplitModel] with BayesianTrainValidationSplitParams {
+  extends Model[BayesianTrainValidationSplitModel] with BayesianTrainValidationSplitParams
+    with MLWritable {
 
   /** The validation metric of each trial, in trial order. */
   val validationMetrics: Array[Double] = trialResults.map(_.metric).toArray
@@ -108,9 +112,26 @@ class BayesianTrainValidationSplitModel private[sparktpe] (
 
   override def transformSchema(schema: StructType): StructType = bestModel.transformSchema(schema)
 
+  /** As [[BayesianCrossValidatorModel.write]]; sub-models are saved as one "fold". */
+  override def write: MLWriter =
+    new TunedModelWriter(this, bestModel, trialResults, stopReason, subModelsOption.map(Array(_)))
+
   override def copy(extra: ParamMap): BayesianTrainValidationSplitModel = {
     val copied = new BayesianTrainValidationSplitModel(uid, bestModel.copy(extra).asInstanceOf[Model[_]],
       trialResults, stopReason, subModelsOption.map(_.clone()))
     copyValues(copied, extra).setParent(parent)
   }
+}
+
+object BayesianTrainValidationSplit extends MLReadable[BayesianTrainValidationSplit] {
+  override def read: MLReader[BayesianTrainValidationSplit] = new TunerReader(
+    classOf[BayesianTrainValidationSplit].getName, uid => new BayesianTrainValidationSplit(uid))
+  override def load(path: String): BayesianTrainValidationSplit = super.load(path)
+}
+
+object BayesianTrainValidationSplitModel extends MLReadable[BayesianTrainValidationSplitModel] {
+  override def read: MLReader[BayesianTrainValidationSplitModel] = new TunedModelReader[BayesianTrainValidationSplitModel](
+    classOf[BayesianTrainValidationSplitModel].getName, (uid, parts) => new BayesianTrainValidationSplitModel(uid, parts.bestModel,
+      parts.trials, parts.stopReason, parts.subModels.map(_.head)))
+  override def load(path: String): BayesianTrainValidationSplitModel = super.load(path)
 }

@@ -112,6 +112,7 @@ trait SearchEstimator extends TuningParams with Logging {
   /** Copies this estimator's Params to its model, with the search's resolved settings. */
   protected def describeSearch[M <: TuningParams](model: M, run: SearchRun): M = {
     copyValues(model)
+    model.setPythonSearchSpaceJson(getPythonSearchSpaceJson)
     model.set(model.searchAlgorithm, getSearchAlgorithm)
       .set(model.maxEvals, getMaxEvals)
       .set(model.estimatorParamMaps, run.outcome.trials.map(_.paramMap).toArray)

@@ -53,6 +53,15 @@ trait TuningParams extends Params {
       "any Pipeline stage) and their distributions; Python: a dict of Hyperopt expressions, " +
       "Scala: a SearchSpace")
 
+  @transient @volatile private var pythonSearchSpace: String = null
+
+  /**
+   * The Python wrapper's Hyperopt search space as JSON (null if none). The JVM does not read
+   * it; it keeps it so that a saved tuner or model carries the space across languages.
+   */
+  def getPythonSearchSpaceJson: String = pythonSearchSpace
+  def setPythonSearchSpaceJson(json: String): this.type = { pythonSearchSpace = json; this }
+
   setDefault(seed -> this.getClass.getName.hashCode.toLong, parallelism -> 1,
     collectSubModels -> false)
 
