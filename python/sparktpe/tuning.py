@@ -13,6 +13,7 @@ from pyspark import keyword_only
 from pyspark.java_gateway import ensure_callback_server_started
 from pyspark.ml import Estimator, Model
 from pyspark.ml.common import _java2py, _py2java
+from pyspark.ml.util import JavaMLReadable, JavaMLReader, JavaMLWritable
 from pyspark.ml.wrapper import JavaParams, JavaWrapper
 from pyspark.sql import DataFrame
 from pyspark.util import InheritableThread
@@ -24,6 +25,7 @@ from sparktpe.params import (ALGORITHMS, CrossValidatorParams, TrainValidationSp
 from sparktpe.progress import SearchProgress, interactive
 from sparktpe.proposer import HyperoptProposer
 from sparktpe.space import check_space, grid_as_space
+from sparktpe.space_json import space_from_json, space_to_json
 from sparktpe.stages import all_stages, java_stages, owner_of
 
 
@@ -71,7 +73,24 @@ class _Checks:
             owner_of(estimator, param)
 
 
-class _BayesianTuner(Estimator, _Checks):
+class _SparktpeReader(JavaMLReader):
+    """Loads through the JVM class of the same name in package ``sparktpe``."""
+
+    @classmethod
+    def _java_loader_class(cls, clazz):
+        return "sparktpe." + clazz.__name__
+
+
+class _Persistence(JavaMLWritable, JavaMLReadable):
+    """Save and load through the JVM writer and reader (Spark metadata JSON and stage folders),
+    so that Python and Scala read each other's saved tuners and models."""
+
+    @classmethod
+    def read(cls):
+        return _SparktpeReader(cls)
+
+
+class _BayesianTuner(Estimator, _Checks, _Persistence):
     """What both tuners share: setters, the JVM search run in a cancellable worker thread, and
     the model built from the JVM result. Subclasses add their split Params."""
 
@@ -119,7 +138,25 @@ class _BayesianTuner(Estimator, _Checks):
         java_tuner.setTrialProposer(None)  # lets py4j release the Python proposer
         return self._create_model(sc, java_model)
 
-    def _to_java_for_fit(self, sc):
+    def _to_java(self):
+        """The JVM tuner with this one's Params (its search space as JSON, for saving)."""
+        from pyspark import SparkContext
+        java_tuner, _ = self._to_java_for_fit(SparkContext._active_spark_context, propose=False)
+        return java_tuner
+
+    @classmethod
+    def _from_java(cls, java_tuner):
+        """The Python tuner for a JVM one (as loaded from disk); Params of the same names."""
+        from pyspark import SparkContext
+        sc = SparkContext._active_spark_context
+        estimator = JavaParams._from_java(java_tuner.getEstimator())
+        tuner = cls()
+        tuner._resetUid(java_tuner.uid())
+        tuner._set(estimator=estimator, evaluator=JavaParams._from_java(java_tuner.getEvaluator()))
+        _params_from_java(sc, tuner, java_tuner, estimator)
+        return tuner
+
+    def _to_java_for_fit(self, sc, propose=True):
         """The JVM tuner with this one's Params, and the Hyperopt proposer if one is needed."""
         java_estimator = self.getEstimator()._to_java()
         java_tuner = JavaWrapper._new_java_obj(self._java_class, self.uid)
@@ -130,14 +167,22 @@ class _BayesianTuner(Estimator, _Checks):
         java_tuner.setParallelism(self.getParallelism())
         java_tuner.setCollectSubModels(self.getCollectSubModels())
         algorithm = self.getSearchAlgorithm()
-        java_tuner.setSearchAlgorithm(algorithm)
+        if self.isSet(self.searchAlgorithm) or propose:
+            java_tuner.setSearchAlgorithm(algorithm)
         if self.isSet(self.maxEvals):
             java_tuner.setMaxEvals(self.getMaxEvals())
         if self.isSet(self.estimatorParamMaps):
             java_tuner.setEstimatorParamMaps(
                 self._grid_to_java(sc, self.getEstimatorParamMaps(), java_stages(java_estimator)))
+        if self.isSet(self.searchSpace):
+            try:
+                java_tuner.setPythonSearchSpaceJson(space_to_json(self.getSearchSpace()))
+            except ValueError:
+                if not propose:
+                    raise  # saving: the space must be storable
+                # fitting: a space with custom scope functions still searches; saving says why not
         proposer = None
-        if algorithm == "tpe" or (algorithm == "random" and self.isSet(self.searchSpace)):
+        if propose and (algorithm == "tpe" or (algorithm == "random" and self.isSet(self.searchSpace))):
             space = (self.getSearchSpace() if self.isSet(self.searchSpace)
                      else grid_as_space(self.getEstimatorParamMaps()))
             proposer = HyperoptProposer(space, algorithm, self.getMaxEvals(), self.getSeed())
@@ -194,15 +239,9 @@ class _BayesianTuner(Estimator, _Checks):
         return outcome["model"]
 
     def _create_model(self, sc, java_model):
-        estimator = self.getEstimator()
-        best = JavaParams._from_java(java_model.bestModel())
-        grid = [_param_map_from_java(sc, estimator, m) for m in java_model.getEstimatorParamMaps()]
-        sub_models = _sub_models_from_java(java_model) if java_model.hasSubModels() else None
-        model = self._new_model(best, sub_models, java_model)
-        model._resetUid(self.uid)
-        self._copyValues(model)
-        model._set(estimatorParamMaps=grid, searchAlgorithm=self.getSearchAlgorithm(),
-                   maxEvals=java_model.getMaxEvals())
+        model = self._model_class._from_java(java_model, self.getEstimator())
+        if self.isSet(self.searchSpace):
+            model._set(searchSpace=self.getSearchSpace())  # the user's own expressions
         return model
 
     def copy(self, extra=None):
@@ -307,13 +346,35 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
         java_tuner.setNumFolds(self.getNumFolds())
         java_tuner.setFoldCol(self.getFoldCol())
 
-    def _new_model(self, best, sub_models, java_model):
-        return BayesianCrossValidatorModel(best, list(java_model.avgMetrics()),
-                                           list(java_model.stdMetrics()), sub_models, java_model)
+    @property
+    def _model_class(self):
+        return BayesianCrossValidatorModel
 
 
-class _TunedModel(Model):
+class _TunedModel(Model, _Persistence):
     """What both tuner models share: ``bestModel``, ``subModels``, ``trials``, ``stopReason``."""
+
+    def _to_java(self):
+        """The JVM model this one wraps (fitted or loaded): it holds the trials."""
+        if self.isSet(self.searchSpace):
+            self._java_model.setPythonSearchSpaceJson(space_to_json(self.getSearchSpace()))
+        return self._java_model
+
+    @classmethod
+    def _from_java(cls, java_model, estimator=None):
+        """The Python model for a JVM one; ``estimator`` supplies the Python Params of the
+        settings (default: the JVM model's estimator, converted)."""
+        from pyspark import SparkContext
+        sc = SparkContext._active_spark_context
+        if estimator is None:
+            estimator = JavaParams._from_java(java_model.getEstimator())
+        best = JavaParams._from_java(java_model.bestModel())
+        sub_models = _sub_models_from_java(java_model) if java_model.hasSubModels() else None
+        model = cls._new(best, sub_models, java_model)
+        model._resetUid(java_model.uid())
+        model._set(estimator=estimator, evaluator=JavaParams._from_java(java_model.getEvaluator()))
+        _params_from_java(sc, model, java_model, estimator)
+        return model
 
     def __init__(self, bestModel, subModels=None, javaModel=None):
         super().__init__()
@@ -361,6 +422,11 @@ class BayesianCrossValidatorModel(_TunedModel, CrossValidatorParams):
         self.avgMetrics = avgMetrics or []
         self.stdMetrics = stdMetrics or []
 
+    @classmethod
+    def _new(cls, best, sub_models, java_model):
+        return cls(best, list(java_model.avgMetrics()), list(java_model.stdMetrics()), sub_models,
+                   java_model)
+
     def copy(self, extra=None):
         extra = dict(extra or {})
         copied = BayesianCrossValidatorModel(
@@ -388,6 +454,11 @@ class BayesianTrainValidationSplitModel(_TunedModel, TrainValidationSplitParams)
     def __init__(self, bestModel, validationMetrics=None, subModels=None, javaModel=None):
         super().__init__(bestModel, subModels, javaModel)
         self.validationMetrics = validationMetrics or []
+
+    @classmethod
+    def _new(cls, best, sub_models, java_model):
+        return cls(best, list(java_model.validationMetrics()), sub_models and sub_models[0],
+                   java_model)
 
     def copy(self, extra=None):
         extra = dict(extra or {})
@@ -433,9 +504,9 @@ class BayesianTrainValidationSplit(_BayesianTuner, TrainValidationSplitParams):
     def _set_split_params(self, java_tuner):
         java_tuner.setTrainRatio(float(self.getTrainRatio()))
 
-    def _new_model(self, best, sub_models, java_model):
-        return BayesianTrainValidationSplitModel(
-            best, list(java_model.validationMetrics()), sub_models and sub_models[0], java_model)
+    @property
+    def _model_class(self):
+        return BayesianTrainValidationSplitModel
 
 
 def _sub_models_from_java(java_model):
@@ -444,6 +515,25 @@ def _sub_models_from_java(java_model):
     if java_model.getClass().getName() == "sparktpe.BayesianTrainValidationSplitModel":
         folds = [folds]
     return [[JavaParams._from_java(m) if m is not None else None for m in fold] for fold in folds]
+
+
+_SIMPLE = ("numFolds", "foldCol", "trainRatio", "seed", "parallelism", "collectSubModels",
+           "searchAlgorithm", "maxEvals")
+
+
+def _params_from_java(sc, target, java_obj, estimator):
+    """Copy the Params set on a JVM tuner or model to its Python twin, with the grid's and the
+    search space's Params resolved against the Python ``estimator``."""
+    for name in _SIMPLE:
+        if target.hasParam(name) and java_obj.isSet(java_obj.getParam(name)):
+            target._set(**{name: _java2py(sc, java_obj.getOrDefault(java_obj.getParam(name)))})
+    if java_obj.isSet(java_obj.getParam("estimatorParamMaps")):
+        target._set(estimatorParamMaps=[_param_map_from_java(sc, estimator, m)
+                                        for m in java_obj.getEstimatorParamMaps()])
+    space = java_obj.getPythonSearchSpaceJson()
+    if space is not None:
+        stages = {s.uid: s for s in all_stages(estimator)}
+        target._set(searchSpace=space_from_json(space, lambda uid, name: stages[uid].getParam(name)))
 
 
 def _param_map_from_java(sc, estimator, java_map):
