@@ -1,0 +1,78 @@
+"""Same results as Spark's own tuners: Scala's CrossValidator for any evaluator, and PySpark's
+CrossValidator when folds come from a foldCol."""
+
+import pytest
+from pyspark.ml import Pipeline
+from pyspark.ml.clustering import KMeans
+from pyspark.ml.evaluation import ClusteringEvaluator, MulticlassClassificationEvaluator, RegressionEvaluator
+from pyspark.ml.feature import VectorAssembler
+from pyspark.ml.classification import LogisticRegression
+from pyspark.ml.regression import LinearRegression
+from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
+from pyspark.ml.wrapper import JavaWrapper
+from pyspark.sql import functions as F
+
+from sparktpe import BayesianCrossValidator
+from sparktpe.stages import java_stages
+
+FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+
+
+def scala_cross_validator(spark, estimator, grid, evaluator, data, seed):
+    java_estimator = estimator._to_java()
+    java_grid = BayesianCrossValidator._grid_to_java(spark.sparkContext, grid, java_stages(java_estimator))
+    cv = JavaWrapper._new_java_obj("org.apache.spark.ml.tuning.CrossValidator")
+    cv.setEstimator(java_estimator).setEstimatorParamMaps(java_grid).setEvaluator(evaluator._to_java())
+    cv.setNumFolds(3).setSeed(seed)
+    return list(cv.fit(data._jdf).avgMetrics())
+
+
+def regression_case():
+    lin = LinearRegression(featuresCol="features", labelCol="petal_width")
+    assembler = VectorAssembler(inputCols=["sepal_length", "sepal_width", "petal_length"], outputCol="features")
+    grid = ParamGridBuilder().addGrid(lin.regParam, [0.0, 0.3, 3.0]).build()
+    return Pipeline(stages=[assembler, lin]), grid, RegressionEvaluator(labelCol="petal_width")
+
+
+def clustering_case():
+    kmeans = KMeans(featuresCol="features", seed=1)
+    grid = ParamGridBuilder().addGrid(kmeans.k, [2, 3, 5]).build()
+    return (Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), kmeans]), grid,
+            ClusteringEvaluator(featuresCol="features"))
+
+
+def multiclass_case():
+    lr = LogisticRegression(labelCol="target", maxIter=10)
+    grid = ParamGridBuilder().addGrid(lr.regParam, [0.001, 0.3, 3.0]).build()
+    return (Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), lr]), grid,
+            MulticlassClassificationEvaluator(labelCol="target", metricName="f1"))
+
+
+@pytest.mark.parametrize("case", [regression_case, clustering_case, multiclass_case])
+def test_grid_mode_equals_scala_cross_validator_for_any_evaluator(spark, iris, case):
+    estimator, grid, evaluator = case()
+    model = BayesianCrossValidator(estimator=estimator, estimatorParamMaps=grid, evaluator=evaluator,
+                                   seed=13, parallelism=2).fit(iris)
+    expected = scala_cross_validator(spark, estimator, grid, evaluator, iris, 13)
+    assert model.avgMetrics == pytest.approx(expected, abs=1e-9)
+    assert len(set(round(m, 6) for m in expected)) == len(grid)
+    # the best trial follows the evaluator's direction (rmse: smaller is better)
+    pick = max if evaluator.isLargerBetter() else min
+    best = model.avgMetrics.index(pick(model.avgMetrics))
+    assert model.bestModel.stages[-1].extractParamMap().items() >= {
+        (model.bestModel.stages[-1].getParam(p.name), v) for p, v in grid[best].items()}
+
+
+def test_with_a_fold_column_all_three_tuners_agree(spark, iris):
+    data = iris.withColumn("fold", (F.abs(F.hash("sepal_length", "sepal_width", "petal_length")) % 3).cast("int"))
+    estimator, grid, evaluator = multiclass_case()
+    ours = BayesianCrossValidator(estimator=estimator, estimatorParamMaps=grid, evaluator=evaluator,
+                                  foldCol="fold", parallelism=2).fit(data)
+    pyspark_cv = CrossValidator(estimator=estimator, estimatorParamMaps=grid, evaluator=evaluator,
+                                foldCol="fold").fit(data)
+    assert ours.avgMetrics == pytest.approx(pyspark_cv.avgMetrics, abs=1e-9)
+    # without foldCol PySpark's CrossValidator splits folds in Python, so its metrics differ
+    plain = CrossValidator(estimator=estimator, estimatorParamMaps=grid, evaluator=evaluator, seed=3).fit(iris)
+    ours_plain = BayesianCrossValidator(estimator=estimator, estimatorParamMaps=grid, evaluator=evaluator,
+                                        seed=3).fit(iris)
+    assert ours_plain.avgMetrics != pytest.approx(plain.avgMetrics, abs=1e-9)
