@@ -39,3 +39,15 @@ def test_params_match_the_jvm_class(spark, cls):
     estimator_default_seed = java.getOrDefault(java.getParam("seed"))
     if not issubclass(cls, _TunedModel):
         assert py.getSeed() == estimator_default_seed
+
+
+@pytest.mark.parametrize("cls", [BayesianCrossValidator, BayesianTrainValidationSplit])
+def test_every_param_has_a_getter_a_setter_and_a_keyword(cls):
+    import inspect
+    keywords = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    for param in cls().params:
+        capital = param.name[0].upper() + param.name[1:]
+        assert callable(getattr(cls, "get" + capital)), param.name
+        assert callable(getattr(cls, "set" + capital)), param.name
+        assert param.name in keywords, param.name
+    assert keywords == {p.name for p in cls().params}

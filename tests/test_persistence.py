@@ -91,6 +91,12 @@ def test_saved_in_python_loaded_in_scala_and_back(spark, iris, tmp_path):
     path = str(tmp_path / "from-python")
     model.write().save(path)
     jvm = spark.sparkContext._jvm
+    tuner_path = str(tmp_path / "tuner-from-python")
+    BayesianCrossValidator(estimator=est, evaluator=evaluator(), maxEvals=3, numFolds=4,
+                           searchSpace={lr.regParam: hp.uniform("regParam", 0.0, 0.5)}).save(tuner_path)
+    tuner_in_scala = jvm.sparktpe.BayesianCrossValidator.load(tuner_path)
+    assert tuner_in_scala.getNumFolds() == 4 and tuner_in_scala.getMaxEvals() == 3
+    assert tuner_in_scala.getEstimator().getStages()[1].uid() == lr.uid
     in_scala = jvm.sparktpe.BayesianCrossValidatorModel.load(path)
     assert list(in_scala.avgMetrics()) == model.avgMetrics
     assert in_scala.getSearchAlgorithm() == "tpe" and "regParam" in in_scala.getPythonSearchSpaceJson()
