@@ -51,9 +51,24 @@ class TuningParams(Params):
                         "stage) and their distributions; Python: a dict of Hyperopt expressions, "
                         "Scala: a SearchSpace")
 
+    timeout = Param(Params._dummy(), "timeout",
+                    "seconds the whole search may take (> 0): then no new trial starts, running "
+                    "fits are cancelled and the best finished trial wins; unset: no limit",
+                    typeConverter=TypeConverters.toFloat)
+    earlyStopRounds = Param(Params._dummy(), "earlyStopRounds",
+                            "stop after this many finished trials in a row that do not improve the "
+                            "best metric by more than earlyStopTolerance (>= 1); unset: never",
+                            typeConverter=TypeConverters.toInt)
+    earlyStopTolerance = Param(Params._dummy(), "earlyStopTolerance",
+                               "relative improvement of the best metric that resets "
+                               "earlyStopRounds (>= 0)", typeConverter=TypeConverters.toFloat)
+    targetMetric = Param(Params._dummy(), "targetMetric",
+                         "stop as soon as the best metric reaches this value (>= it when larger is "
+                         "better, <= otherwise); unset: never", typeConverter=TypeConverters.toFloat)
+
     def __init__(self):
         super().__init__()
-        self._setDefault(parallelism=1, collectSubModels=False,
+        self._setDefault(parallelism=1, collectSubModels=False, earlyStopTolerance=0.0,
                          seed=java_string_hash("sparktpe." + type(self).__name__))
 
     def getEstimator(self):
@@ -76,6 +91,18 @@ class TuningParams(Params):
 
     def getSearchSpace(self):
         return self.getOrDefault(self.searchSpace)
+
+    def getTimeout(self):
+        return self.getOrDefault(self.timeout)
+
+    def getEarlyStopRounds(self):
+        return self.getOrDefault(self.earlyStopRounds)
+
+    def getEarlyStopTolerance(self):
+        return self.getOrDefault(self.earlyStopTolerance)
+
+    def getTargetMetric(self):
+        return self.getOrDefault(self.targetMetric)
 
     def getSearchAlgorithm(self):
         """The algorithm in force: the set value, else "tpe" with a searchSpace, else "grid"."""

@@ -36,6 +36,9 @@ class _Checks:
         checks = [
             (self.parallelism, lambda v: v >= 1, "parallelism must be >= 1"),
             (self.maxEvals, lambda v: v >= 1, "maxEvals must be >= 1"),
+            (self.timeout, lambda v: v > 0, "timeout must be > 0 seconds"),
+            (self.earlyStopRounds, lambda v: v >= 1, "earlyStopRounds must be >= 1"),
+            (self.earlyStopTolerance, lambda v: v >= 0, "earlyStopTolerance must be >= 0"),
             (self.searchAlgorithm, lambda v: v in ALGORITHMS, "one of " + ", ".join(ALGORITHMS)),
         ]
         if self.hasParam("numFolds"):
@@ -128,6 +131,18 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
     def setSearchSpace(self, value):
         return self._set_checked(searchSpace=value)
 
+    def setTimeout(self, value):
+        return self._set_checked(timeout=value)
+
+    def setEarlyStopRounds(self, value):
+        return self._set_checked(earlyStopRounds=value)
+
+    def setEarlyStopTolerance(self, value):
+        return self._set_checked(earlyStopTolerance=value)
+
+    def setTargetMetric(self, value):
+        return self._set_checked(targetMetric=value)
+
     def _fit(self, dataset):
         self._check_for_fit()
         spark = dataset.sparkSession
@@ -171,6 +186,10 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
             java_tuner.setSearchAlgorithm(algorithm)
         if self.isSet(self.maxEvals):
             java_tuner.setMaxEvals(self.getMaxEvals())
+        for name in ("timeout", "earlyStopRounds", "earlyStopTolerance", "targetMetric"):
+            if self.isSet(getattr(self, name)):
+                setter = getattr(java_tuner, "set" + name[0].upper() + name[1:])
+                setter(self.getOrDefault(name))
         if self.isSet(self.estimatorParamMaps):
             java_tuner.setEstimatorParamMaps(
                 self._grid_to_java(sc, self.getEstimatorParamMaps(), java_stages(java_estimator)))
@@ -292,6 +311,16 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
     searchSpace : dict, optional
         Spark ``Param`` (of the estimator or any Pipeline stage) -> Hyperopt expression
         (``hp.uniform``, ``hp.loguniform``, ``hp.quniform``, ``hp.choice``, ...).
+    timeout : float, optional
+        Seconds the whole search may take (> 0); then no new trial starts, running fits are
+        cancelled and the best finished trial wins (``stopReason`` says so).
+    earlyStopRounds : int, optional
+        Stop after this many finished trials in a row that do not improve the best metric by
+        more than ``earlyStopTolerance`` (relative), >= 1.
+    earlyStopTolerance : float, default 0.0
+        Relative improvement that resets ``earlyStopRounds``, >= 0.
+    targetMetric : float, optional
+        Stop as soon as the best metric reaches this value (in the evaluator's direction).
 
     Raises
     ------
@@ -322,7 +351,8 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
     @keyword_only
     def __init__(self, *, estimator=None, estimatorParamMaps=None, evaluator=None, numFolds=3,
                  seed=None, parallelism=1, collectSubModels=False, foldCol="",
-                 searchAlgorithm=None, maxEvals=None, searchSpace=None):
+                 searchAlgorithm=None, maxEvals=None, searchSpace=None, timeout=None,
+                 earlyStopRounds=None, earlyStopTolerance=0.0, targetMetric=None):
         super().__init__()
         self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
         self._check_values()
@@ -330,7 +360,8 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
     @keyword_only
     def setParams(self, *, estimator=None, estimatorParamMaps=None, evaluator=None, numFolds=3,
                   seed=None, parallelism=1, collectSubModels=False, foldCol="",
-                  searchAlgorithm=None, maxEvals=None, searchSpace=None):
+                  searchAlgorithm=None, maxEvals=None, searchSpace=None, timeout=None,
+                 earlyStopRounds=None, earlyStopTolerance=0.0, targetMetric=None):
         """Sets Params by keyword, as PySpark estimators do."""
         self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
         self._check_values()
@@ -484,7 +515,8 @@ class BayesianTrainValidationSplit(_BayesianTuner, TrainValidationSplitParams):
     @keyword_only
     def __init__(self, *, estimator=None, estimatorParamMaps=None, evaluator=None, trainRatio=0.75,
                  seed=None, parallelism=1, collectSubModels=False, searchAlgorithm=None,
-                 maxEvals=None, searchSpace=None):
+                 maxEvals=None, searchSpace=None, timeout=None, earlyStopRounds=None,
+                 earlyStopTolerance=0.0, targetMetric=None):
         super().__init__()
         self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
         self._check_values()
@@ -492,7 +524,8 @@ class BayesianTrainValidationSplit(_BayesianTuner, TrainValidationSplitParams):
     @keyword_only
     def setParams(self, *, estimator=None, estimatorParamMaps=None, evaluator=None, trainRatio=0.75,
                   seed=None, parallelism=1, collectSubModels=False, searchAlgorithm=None,
-                  maxEvals=None, searchSpace=None):
+                  maxEvals=None, searchSpace=None, timeout=None, earlyStopRounds=None,
+                  earlyStopTolerance=0.0, targetMetric=None):
         """Sets Params by keyword, as PySpark estimators do."""
         self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
         self._check_values()
@@ -518,7 +551,8 @@ def _sub_models_from_java(java_model):
 
 
 _SIMPLE = ("numFolds", "foldCol", "trainRatio", "seed", "parallelism", "collectSubModels",
-           "searchAlgorithm", "maxEvals")
+           "searchAlgorithm", "maxEvals", "timeout", "earlyStopRounds", "earlyStopTolerance",
+           "targetMetric")
 
 
 def _params_from_java(sc, target, java_obj, estimator):

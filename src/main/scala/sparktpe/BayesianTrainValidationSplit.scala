@@ -51,6 +51,10 @@ class BayesianTrainValidationSplit(override val uid: String)
   def setSearchAlgorithm(value: String): this.type = set(searchAlgorithm, value)
   def setMaxEvals(value: Int): this.type = set(maxEvals, value)
   def setSearchSpace(value: SearchSpace): this.type = set(searchSpace, value)
+  def setTimeout(value: Double): this.type = set(timeout, value)
+  def setEarlyStopRounds(value: Int): this.type = set(earlyStopRounds, value)
+  def setEarlyStopTolerance(value: Double): this.type = set(earlyStopTolerance, value)
+  def setTargetMetric(value: Double): this.type = set(targetMetric, value)
 
   override def fit(dataset: Dataset[_]): BayesianTrainValidationSplitModel = {
     validateParams()

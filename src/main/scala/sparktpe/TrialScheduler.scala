@@ -1,6 +1,6 @@
 package sparktpe
 
-import java.util.concurrent.{ExecutionException, Executors, ThreadFactory}
+import java.util.concurrent.{ExecutionException, Executors, ThreadFactory, TimeUnit, TimeoutException}
 import java.util.concurrent.atomic.AtomicInteger
 
 import scala.collection.mutable.ArrayBuffer
@@ -12,6 +12,17 @@ import org.apache.spark.ml.param.ParamMap
 /** One (trial, fold) work item handed to the fold runner. */
 private[sparktpe] final case class FoldTask(
     trialId: Int, fold: Int, numFolds: Int, maxEvals: Int, paramMap: ParamMap)
+
+/**
+ * When a search ends before `maxEvals`: after `timeoutSeconds` of wall time; after
+ * `earlyStopRounds` finished trials in a row that do not improve the best metric by more than
+ * `earlyStopTolerance` (relative); or as soon as the best metric reaches `targetMetric`.
+ */
+private[sparktpe] final case class StopRules(
+    timeoutSeconds: Option[Double] = None,
+    earlyStopRounds: Option[Int] = None,
+    earlyStopTolerance: Double = 0.0,
+    targetMetric: Option[Double] = None)
 
 /** What a search ended with: every trial in trial order, and why it stopped. */
 private[sparktpe] final case class SearchOutcome(
@@ -39,7 +50,8 @@ private[sparktpe] final class TrialScheduler(
     proposer: Proposer,
     runFold: FoldTask => FoldResult,
     onJobsToCancel: () => Unit,
-    log: String => Unit) {
+    log: String => Unit,
+    rules: StopRules = StopRules()) {
   import TrialScheduler._
 
   private val lock = new Object
@@ -52,6 +64,8 @@ private[sparktpe] final class TrialScheduler(
   private var running = 0
   private var maxRunning = 0
   private var bestMetric = Double.NaN
+  private var stopReason: Option[String] = None
+  private var roundsWithoutImprovement = 0
 
   /** Stops proposing, cancels this search's running Spark jobs; `run` then returns. */
   def cancel(): Unit = {
@@ -76,10 +90,21 @@ private[sparktpe] final class TrialScheduler(
    */
   def run(): SearchOutcome = {
     val pool = Executors.newFixedThreadPool(parallelism, TrialScheduler.workerThreads)
+    val deadline = rules.timeoutSeconds.map(t => System.nanoTime() + (t * 1e9).toLong)
     try {
       val loops = (0 until parallelism).map(_ => pool.submit(new Runnable { def run(): Unit = workLoop() }))
       loops.foreach { f =>
-        try f.get() catch { case e: ExecutionException => failSearch(e.getCause) }
+        try {
+          deadline.map(d => d - System.nanoTime()).filter(_ > 0) match {
+            case Some(left) =>
+              try f.get(left, TimeUnit.NANOSECONDS) catch {
+                case _: TimeoutException => stop(s"timeout (${rules.timeoutSeconds.get} s) reached"); f.get()
+              }
+            case None =>
+              if (deadline.nonEmpty) stop(s"timeout (${rules.timeoutSeconds.get} s) reached")
+              f.get()
+          }
+        } catch { case e: ExecutionException => failSearch(e.getCause) }
       }
     } catch {
       case e: InterruptedException => cancel(); throw e
@@ -94,10 +119,22 @@ private[sparktpe] final class TrialScheduler(
         case None if cancelled => throw new SearchException(
           "the search was cancelled", null, results)
         case None =>
-          val reason = if (exhausted) "the proposer had no more settings" else s"maxEvals ($maxEvals) reached"
+          val reason = stopReason.getOrElse(
+            if (exhausted) "the proposer had no more settings" else s"maxEvals ($maxEvals) reached")
           SearchOutcome(results, reason, maxRunning)
       }
     }
+  }
+
+  /** Ends the search early but normally: no new work, in-flight fits cancelled. */
+  private def stop(reason: String): Unit = {
+    val first = lock.synchronized {
+      val first = stopReason.isEmpty && !cancelled && fatal.isEmpty
+      if (first) stopReason = Some(reason)
+      lock.notifyAll()
+      first
+    }
+    if (first) { log(s"stopping: $reason"); onJobsToCancel() }
   }
 
   private def failSearch(e: Throwable): Unit = {
@@ -122,7 +159,7 @@ private[sparktpe] final class TrialScheduler(
   private def nextWork(): Work = lock.synchronized {
     var work: Work = null
     while (work == null) {
-      if (cancelled || fatal.nonEmpty) {
+      if (cancelled || fatal.nonEmpty || stopReason.nonEmpty) {
         work = Stop
       } else trials.find(_.wantsFold) match {
         case Some(t) =>
@@ -179,7 +216,7 @@ private[sparktpe] final class TrialScheduler(
       if (trial.foldsRunning == 0 && (trial.error.nonEmpty || trial.foldsDone == numFolds)) {
         val status =
           if (trial.error.isEmpty) TrialResult.Ok
-          else if (cancelled || fatal.nonEmpty) TrialResult.Cancelled
+          else if (cancelled || fatal.nonEmpty || stopReason.nonEmpty) TrialResult.Cancelled
           else TrialResult.Failed
         val result = close(trial, status)
         unreported += TrialOutcome(trial.id, status,
@@ -188,6 +225,16 @@ private[sparktpe] final class TrialScheduler(
       }
       lock.notifyAll()
     }
+    ruleToStop().foreach(stop)
+  }
+
+  /** The stop rule a finished trial has triggered, if any (reads state under the lock). */
+  private def ruleToStop(): Option[String] = lock.synchronized {
+    val reached = rules.targetMetric.filter(t => !bestMetric.isNaN &&
+      (if (largerIsBetter) bestMetric >= t else bestMetric <= t))
+    reached.map(t => s"targetMetric ($t) reached").orElse(rules.earlyStopRounds
+      .filter(roundsWithoutImprovement >= _)
+      .map(n => s"no improvement of more than ${rules.earlyStopTolerance} (relative) in $n trials"))
   }
 
   /** Freezes a trial into its result (call with the lock held). */
@@ -204,6 +251,10 @@ private[sparktpe] final class TrialScheduler(
   }
 
   private def report(r: TrialResult): Unit = {
+    val gain = if (largerIsBetter) r.metric - bestMetric else bestMetric - r.metric
+    val improves = r.isOk && !r.metric.isNaN &&
+      (bestMetric.isNaN || gain > rules.earlyStopTolerance * math.abs(bestMetric))
+    if (improves) roundsWithoutImprovement = 0 else roundsWithoutImprovement += 1
     if (r.isOk && (bestMetric.isNaN || (if (largerIsBetter) r.metric > bestMetric else r.metric < bestMetric))) {
       bestMetric = r.metric
     }

@@ -53,6 +53,34 @@ trait TuningParams extends Params {
       "any Pipeline stage) and their distributions; Python: a dict of Hyperopt expressions, " +
       "Scala: a SearchSpace")
 
+  /** Wall-clock budget of the whole search in seconds (> 0); unset: none. */
+  final val timeout: DoubleParam = new DoubleParam(this, "timeout",
+    "seconds the whole search may take (> 0): then no new trial starts, running fits are " +
+      "cancelled and the best finished trial wins; unset: no limit")
+
+  /** Stop after this many finished trials in a row without improvement (>= 1); unset: never. */
+  final val earlyStopRounds: IntParam = new IntParam(this, "earlyStopRounds",
+    "stop after this many finished trials in a row that do not improve the best metric by more " +
+      "than earlyStopTolerance (>= 1); unset: never")
+
+  /** Relative improvement that counts for `earlyStopRounds` (>= 0). Default 0. */
+  final val earlyStopTolerance: DoubleParam = new DoubleParam(this, "earlyStopTolerance",
+    "relative improvement of the best metric that resets earlyStopRounds (>= 0)")
+
+  /** Stop as soon as the best metric reaches this value (in the evaluator's direction). */
+  final val targetMetric: DoubleParam = new DoubleParam(this, "targetMetric",
+    "stop as soon as the best metric reaches this value (>= it when larger is better, <= " +
+      "otherwise); unset: never")
+
+  def getTimeout: Double = $(timeout)
+  def getEarlyStopRounds: Int = $(earlyStopRounds)
+  def getEarlyStopTolerance: Double = $(earlyStopTolerance)
+  def getTargetMetric: Double = $(targetMetric)
+
+  /** The stop rules these Params ask for. */
+  private[sparktpe] def stopRules: StopRules =
+    StopRules(get(timeout), get(earlyStopRounds), $(earlyStopTolerance), get(targetMetric))
+
   @transient @volatile private var pythonSearchSpace: String = null
 
   /**
@@ -63,7 +91,7 @@ trait TuningParams extends Params {
   def setPythonSearchSpaceJson(json: String): this.type = { pythonSearchSpace = json; this }
 
   setDefault(seed -> this.getClass.getName.hashCode.toLong, parallelism -> 1,
-    collectSubModels -> false)
+    collectSubModels -> false, earlyStopTolerance -> 0.0)
 
   def getEstimator: Estimator[_] = $(estimator)
   def getEstimatorParamMaps: Array[ParamMap] = $(estimatorParamMaps)
@@ -99,6 +127,11 @@ trait TuningParams extends Params {
       bad(searchAlgorithm, algorithm, TuningParams.algorithms.mkString("one of ", ", ", ""))
     }
     get(maxEvals).foreach(n => if (n < 1) bad(maxEvals, n, "maxEvals must be >= 1"))
+    get(timeout).foreach(t => if (!(t > 0)) bad(timeout, t, "timeout must be > 0 seconds"))
+    get(earlyStopRounds).foreach(n => if (n < 1) bad(earlyStopRounds, n, "earlyStopRounds must be >= 1"))
+    if (!($(earlyStopTolerance) >= 0)) {
+      bad(earlyStopTolerance, $(earlyStopTolerance), "earlyStopTolerance must be >= 0")
+    }
     get(estimatorParamMaps).foreach { grid =>
       if (grid.isEmpty) bad(estimatorParamMaps, "[]", "at least one ParamMap")
     }

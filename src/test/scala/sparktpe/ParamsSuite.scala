@@ -20,6 +20,10 @@ class ParamsSuite extends AnyFunSuite {
     ("numFolds 1", () => valid()._2.setNumFolds(1), Seq("numFolds = 1", "numFolds must be >= 2")),
     ("parallelism 0", () => valid()._2.setParallelism(0), Seq("parallelism = 0", ">= 1")),
     ("maxEvals 0", () => valid()._2.setMaxEvals(0), Seq("maxEvals = 0", ">= 1")),
+    ("timeout 0", () => valid()._2.setTimeout(0), Seq("timeout = 0.0", "> 0 seconds")),
+    ("earlyStopRounds 0", () => valid()._2.setEarlyStopRounds(0), Seq("earlyStopRounds = 0", ">= 1")),
+    ("a negative earlyStopTolerance", () => valid()._2.setEarlyStopTolerance(-0.1),
+      Seq("earlyStopTolerance = -0.1", ">= 0")),
     ("an unknown searchAlgorithm", () => valid()._2.setSearchAlgorithm("bogus"),
       Seq("searchAlgorithm = bogus", "one of grid, random, tpe")),
     ("no evaluator", () => { val (lr, _) = valid()

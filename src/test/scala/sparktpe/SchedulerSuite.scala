@@ -55,6 +55,35 @@ class SchedulerSuite extends AnyFunSuite {
     assert(data.storageLevel == StorageLevel.NONE)
   }
 
+  test("timeout ends the search normally with the best finished trial") {
+    val cv = counting(2, (1 to 60).map(_ / 100.0)).setTimeout(3.0)
+    val started = System.nanoTime()
+    val model = cv.fit(data)
+    val seconds = (System.nanoTime() - started) / 1e9
+    assert(seconds < 9, s"took $seconds s")
+    assert(model.stopReason == "timeout (3.0 s) reached")
+    val statuses = model.trialResults.map(_.status)
+    assert(statuses.contains("ok") && statuses.length < 60)
+    assert(statuses.forall(Set("ok", "cancelled")))
+    assert(model.trialResults.filter(_.status == "ok").map(_.metric).max == model.avgMetrics.filterNot(_.isNaN).max)
+    assert(TestSpark.eventually(sc.statusTracker.getActiveJobIds().isEmpty))
+  }
+
+  test("earlyStopRounds stops after that many trials without improvement") {
+    // Eight equal settings: after the first, none improves.
+    val model = counting(1, Seq.fill(8)(0.1)).setEarlyStopRounds(3).fit(data)
+    assert(model.trialResults.map(_.status) == Seq("ok", "ok", "ok", "ok"))
+    assert(model.stopReason == "no improvement of more than 0.0 (relative) in 3 trials")
+  }
+
+  test("targetMetric stops as soon as the best metric reaches it") {
+    val model = counting(1, Seq(0.0, 0.1, 0.2, 0.3)).setTargetMetric(0.5).fit(data)
+    assert(model.trialResults.length == 1 && model.avgMetrics.head >= 0.5)
+    assert(model.stopReason == "targetMetric (0.5) reached")
+    val unreachable = counting(1, Seq(0.0, 0.1)).setTargetMetric(1.5).fit(data)
+    assert(unreachable.trialResults.length == 2 && unreachable.stopReason == "maxEvals (2) reached")
+  }
+
   test("a trial whose fit throws is recorded as failed and the search goes on") {
     val model = counting(2, Seq(0.0, 0.1, 0.2), failAt = 0.1).fit(data)
     val trials = model.trialResults

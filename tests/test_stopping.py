@@ -1,0 +1,61 @@
+"""Budgets and stopping rules from Python: timeout, earlyStopRounds, targetMetric."""
+
+import time
+
+import pytest
+from hyperopt import hp
+from pyspark.ml import Pipeline
+from pyspark.ml.classification import LogisticRegression
+from pyspark.ml.evaluation import MulticlassClassificationEvaluator
+from pyspark.ml.feature import VectorAssembler
+from pyspark.ml.tuning import ParamGridBuilder
+
+from sparktpe import BayesianCrossValidator, BayesianTrainValidationSplit
+
+FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+
+
+def setup():
+    lr = LogisticRegression(labelCol="target", maxIter=10)
+    pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), lr])
+    return pipeline, lr, MulticlassClassificationEvaluator(labelCol="target", metricName="accuracy")
+
+
+def test_timeout_returns_the_best_finished_trial(iris):
+    pipeline, lr, evaluator = setup()
+    cv = BayesianCrossValidator(estimator=pipeline, evaluator=evaluator, maxEvals=300, timeout=10.0,
+                                searchSpace={lr.regParam: hp.loguniform("regParam", -9, 0)},
+                                parallelism=2, seed=1)
+    started = time.monotonic()
+    model = cv.fit(iris)
+    assert time.monotonic() - started < 20
+    assert model.stopReason == "timeout (10.0 s) reached"
+    rows = model.trials.collect()
+    assert 0 < len(rows) < 300
+    assert {r.status for r in rows} <= {"ok", "cancelled"}
+    finished = [r.metric for r in rows if r.status == "ok"]
+    assert finished and max(finished) == max(m for m in model.avgMetrics if m == m)
+
+
+def test_early_stop_rounds_and_target_metric(iris):
+    pipeline, lr, evaluator = setup()
+    same = ParamGridBuilder().addGrid(lr.regParam, [0.01] * 6).build()
+    model = BayesianTrainValidationSplit(estimator=pipeline, estimatorParamMaps=same, evaluator=evaluator,
+                                         earlyStopRounds=2, seed=4).fit(iris)
+    assert len(model.validationMetrics) == 3
+    assert model.stopReason == "no improvement of more than 0.0 (relative) in 2 trials"
+    grid = ParamGridBuilder().addGrid(lr.regParam, [0.001, 0.01, 0.1, 1.0]).build()
+    model = BayesianCrossValidator(estimator=pipeline, estimatorParamMaps=grid, evaluator=evaluator,
+                                   targetMetric=0.9, seed=4).fit(iris)
+    assert len(model.avgMetrics) == 1 and model.avgMetrics[0] >= 0.9
+    assert model.stopReason == "targetMetric (0.9) reached"
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    (dict(timeout=0), "timeout = 0.0 is not allowed: timeout must be > 0 seconds"),
+    (dict(earlyStopRounds=0), "earlyStopRounds = 0 is not allowed: earlyStopRounds must be >= 1"),
+    (dict(earlyStopTolerance=-1), "earlyStopTolerance = -1.0 is not allowed: earlyStopTolerance must be >= 0"),
+])
+def test_bad_stopping_values_are_refused(kwargs, expected):
+    with pytest.raises(ValueError, match=expected):
+        BayesianCrossValidator(**kwargs)
