@@ -98,3 +98,15 @@ def test_search_space_over_two_pipeline_stages(cancer):
     assert stages[-1].getRegParam() == best["regParam"]
     assert stages[-1].getMaxIter() == best["maxIter"]
     assert model.transform(cancer).count() == cancer.count()
+
+
+def test_tpe_over_a_grid_never_repeats_a_setting_and_stops_when_it_has_none_left(iris):
+    assembler = VectorAssembler(inputCols=["petal_length", "petal_width"], outputCol="features")
+    lr = LogisticRegression(labelCol="target", maxIter=5)
+    grid = ParamGridBuilder().addGrid(lr.regParam, [0.001, 0.1, 1.0]).addGrid(lr.fitIntercept, [True, False]).build()
+    model = BayesianCrossValidator(estimator=Pipeline(stages=[assembler, lr]), estimatorParamMaps=grid,
+                                   evaluator=accuracy(), searchAlgorithm="tpe", maxEvals=10,
+                                   numFolds=2, parallelism=2, seed=6).fit(iris)
+    evaluated = [tuple(sorted((p.name, v) for p, v in pm.items())) for pm in model.getEstimatorParamMaps()]
+    assert len(evaluated) == len(set(evaluated)) == 6  # the whole grid, each point once
+    assert model.stopReason == "the proposer had no more settings"

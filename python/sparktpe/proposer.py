@@ -19,6 +19,9 @@ from hyperopt.base import JOB_STATE_DONE, Domain
 from sparktpe.space import encode_setting, param_key, vals_json
 
 
+DUPLICATE_RETRIES = 5  # new proposals asked for before falling back to one random draw
+
+
 def tpe_startup_trials(max_evals):
     """Random trials before TPE models the history: Hyperopt's 20, capped at a quarter of
     ``max_evals`` (at least 2) so that small budgets still get adaptive proposals."""
@@ -48,6 +51,7 @@ class HyperoptProposer:
         self._domain = Domain(lambda _: 0.0, self._space)
         self._trials = Trials()
         self._docs = {}
+        self._proposed = set()
         self._rng = np.random.default_rng(seed)
         if algorithm == "tpe":
             self._suggest = functools.partial(
@@ -86,18 +90,30 @@ class HyperoptProposer:
             self._on_trial(report)
 
     def _next(self, trial_id):
-        docs = self._suggest([trial_id], self._domain, self._trials,
-                             int(self._rng.integers(2 ** 31 - 1)))
-        if not docs:
+        # A setting already evaluated or in flight would waste a fit (TPE repeats itself on small
+        # discrete spaces such as a grid): ask again, then fall back to a random draw, and
+        # record the fallback in the trial's vals. A space with nothing new left is exhausted.
+        for attempt in range(DUPLICATE_RETRIES + 2):
+            suggest = self._suggest if attempt <= DUPLICATE_RETRIES else rand.suggest
+            docs = suggest([trial_id], self._domain, self._trials, int(self._rng.integers(2 ** 31 - 1)))
+            if not docs:
+                return {"exhausted": True}
+            vals = docs[0]["misc"]["vals"]
+            point = space_eval(self._space, {k: v[0] for k, v in vals.items() if len(v) > 0})
+            settings = [encode_setting(self._params[key], value) for key, value in point.items()]
+            key = json.dumps(settings, sort_keys=True)
+            if key not in self._proposed:
+                break
+        else:
             return {"exhausted": True}
-        doc = docs[0]
-        self._trials.insert_trial_docs([doc])
+        self._proposed.add(key)
+        self._trials.insert_trial_docs(docs)
         self._trials.refresh()
         self._docs[trial_id] = next(d for d in self._trials.trials if d["tid"] == trial_id)
-        vals = doc["misc"]["vals"]
-        point = space_eval(self._space, {k: v[0] for k, v in vals.items() if len(v) > 0})
-        settings = [encode_setting(self._params[key], value) for key, value in point.items()]
-        return {"params": settings, "vals": vals_json(vals)}
+        recorded = vals_json(vals)
+        if attempt > DUPLICATE_RETRIES:
+            recorded["sparktpe_fallback"] = "random"
+        return {"params": settings, "vals": recorded}
 
     class Java:
         implements = ["sparktpe.TrialProposer"]
