@@ -55,6 +55,30 @@ class SchedulerSuite extends AnyFunSuite {
     assert(data.storageLevel == StorageLevel.NONE)
   }
 
+  test("cancel() stops only this search's jobs, and no worker thread outlives a fit") {
+    def workers = Thread.getAllStackTraces.keySet.toArray(Array.empty[Thread]).toSeq
+      .filter(t => t.isAlive && t.getName.startsWith("sparktpe-worker"))
+    for (_ <- 1 to 3) counting(2, Seq(0.0, 0.1)).setNumFolds(2).fit(data)
+    assert(TestSpark.eventually(workers.isEmpty), workers.map(_.getName))
+    assert(Thread.getAllStackTraces.keySet.toArray(Array.empty[Thread]).count(_.getName == "sparktpe-proposer") <= 1)
+
+    // Another job of the same session, in its own group, must survive the tuner's cancel().
+    @volatile var otherResult: Either[Throwable, Long] = null
+    val other = new Thread(() => {
+      sc.setJobGroup("not-the-tuner", "a user's own job")
+      otherResult = try Right(sc.parallelize(1 to 4, 2).map { x => Thread.sleep(2500); x.toLong }.reduce(_ + _))
+        catch { case e: Throwable => Left(e) }
+    })
+    val cv = counting(2, (1 to 40).map(_ / 100.0))
+    other.start()
+    val canceller = new Thread(() => { Thread.sleep(1500); cv.cancel() })
+    canceller.start()
+    intercept[SearchException](cv.fit(data))
+    other.join()
+    assert(otherResult == Right(10L))
+    assert(TestSpark.eventually(workers.isEmpty))
+  }
+
   test("timeout ends the search normally with the best finished trial") {
     val cv = counting(2, (1 to 60).map(_ / 100.0)).setTimeout(3.0)
     val started = System.nanoTime()
