@@ -73,6 +73,11 @@ class BayesianCrossValidator(override val uid: String)
   def setEarlyStopRounds(value: Int): this.type = set(earlyStopRounds, value)
   def setEarlyStopTolerance(value: Double): this.type = set(earlyStopTolerance, value)
   def setTargetMetric(value: Double): this.type = set(targetMetric, value)
+  def setPruning(value: String): this.type = set(pruning, value)
+  def setPruningMinTrials(value: Int): this.type = set(pruningMinTrials, value)
+  def setInitialTrials(value: String): this.type = set(initialTrials, value)
+  /** Continues the search of `model`: its trials come first, then `maxEvals` more. */
+  def setInitialTrials(model: SearchResults): this.type = set(initialTrials, model.trialsJson)
 
   override def fit(dataset: Dataset[_]): BayesianCrossValidatorModel = {
     validateParams()

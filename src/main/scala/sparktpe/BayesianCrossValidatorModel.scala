@@ -22,7 +22,8 @@ class BayesianCrossValidatorModel private[sparktpe] (
     val trialResults: Seq[TrialResult],
     val stopReason: String,
     private val subModelsOption: Option[Array[Array[Model[_]]]])
-  extends Model[BayesianCrossValidatorModel] with BayesianCrossValidatorParams with MLWritable {
+  extends Model[BayesianCrossValidatorModel] with BayesianCrossValidatorParams with MLWritable
+    with SearchResults {
 
   /** Mean metric over folds of each trial, in trial order (NaN where a trial failed). */
   val avgMetrics: Array[Double] = trialResults.map(_.metric).toArray

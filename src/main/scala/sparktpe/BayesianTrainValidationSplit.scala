@@ -55,6 +55,11 @@ class BayesianTrainValidationSplit(override val uid: String)
   def setEarlyStopRounds(value: Int): this.type = set(earlyStopRounds, value)
   def setEarlyStopTolerance(value: Double): this.type = set(earlyStopTolerance, value)
   def setTargetMetric(value: Double): this.type = set(targetMetric, value)
+  def setPruning(value: String): this.type = set(pruning, value)
+  def setPruningMinTrials(value: Int): this.type = set(pruningMinTrials, value)
+  def setInitialTrials(value: String): this.type = set(initialTrials, value)
+  /** Continues the search of `model`: its trials come first, then `maxEvals` more. */
+  def setInitialTrials(model: SearchResults): this.type = set(initialTrials, model.trialsJson)
 
   override def fit(dataset: Dataset[_]): BayesianTrainValidationSplitModel = {
     validateParams()
@@ -95,7 +100,7 @@ class BayesianTrainValidationSplitModel private[sparktpe] (
     val stopReason: String,
     private val subModelsOption: Option[Array[Model[_]]])
   extends Model[BayesianTrainValidationSplitModel] with BayesianTrainValidationSplitParams
-    with MLWritable {
+    with MLWritable with SearchResults {
 
   /** The validation metric of each trial, in trial order. */
   val validationMetrics: Array[Double] = trialResults.map(_.metric).toArray

@@ -2,6 +2,7 @@ package sparktpe
 
 import scala.util.control.NonFatal
 
+import org.apache.spark.ml.param.Param
 import org.json4s._
 import org.json4s.jackson.JsonMethods.{compact, parse, render}
 
@@ -17,11 +18,12 @@ private[sparktpe] final class JsonTrialProposer(
     val request = JObject(
       "trialId" -> JInt(trialId),
       "finished" -> JArray(finished.toList.map { o =>
-        JObject(
+        JObject(List(
           "trialId" -> JInt(o.trialId),
           "status" -> JString(o.status),
           "loss" -> (if (o.loss.isNaN) JNull else JDouble(o.loss)),
-          "vals" -> parse(o.vals))
+          "vals" -> parse(o.vals)) ++
+          o.settings.map(s => "params" -> TunerPersistence.settingsJson(s)).toList)
       }))
     val response = external.propose(compact(render(request)))
     if (response == null) {
@@ -32,6 +34,16 @@ private[sparktpe] final class JsonTrialProposer(
         s"proposer returned malformed JSON for trial $trialId: ${response.take(200)}", e)
     }
     decode(trialId, json, response)
+  }
+
+  /** A Param value: stages (alternatives of `pipeline.stages`) come as uids, the rest as the
+   * Param's own JSON. */
+  private def decodeValue(param: Param[Any], value: JValue): Any = value match {
+    case JObject(List(("stageUids", JArray(uids)))) =>
+      uids.map { case JString(u) => params.stage(u); case other => params.stage(compact(render(other))) }
+        .toArray[org.apache.spark.ml.PipelineStage]
+    case JObject(List(("stageUid", JString(u)))) => params.stage(u)
+    case _ => param.jsonDecode(compact(render(value)))
   }
 
   private def decode(trialId: Int, json: JValue, raw: String): Option[Proposal] = {
@@ -50,7 +62,7 @@ private[sparktpe] final class JsonTrialProposer(
             (m.get("parent"), m.get("name"), m.get("value")) match {
               case (Some(JString(parent)), Some(JString(name)), Some(value)) =>
                 val param = params.lookup(parent, name)
-                (param, param.jsonDecode(compact(render(value))))
+                (param, decodeValue(param, value))
               case _ => throw malformed("has a param without parent, name and value")
             }
           case _ => throw malformed("has a param that is not an object")

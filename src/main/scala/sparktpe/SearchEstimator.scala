@@ -6,7 +6,7 @@ import java.util.concurrent.ConcurrentHashMap
 import scala.jdk.CollectionConverters._
 
 import org.apache.spark.internal.Logging
-import org.apache.spark.ml.Model
+import org.apache.spark.ml.{Model, PipelineStage}
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.storage.StorageLevel
 
@@ -34,8 +34,21 @@ trait SearchEstimator extends TuningParams with Logging {
 
   override protected def hasExternalProposer: Boolean = trialProposer.isDefined
 
-  protected def copyTrialProposerTo(other: SearchEstimator): Unit =
+  @transient @volatile private var candidateStages: Seq[PipelineStage] = Nil
+
+  /**
+   * Stages an external proposer may put into the estimator (alternatives of `pipeline.stages`
+   * in a conditional search space); proposals name them by uid. Set by the Python wrapper.
+   */
+  def setCandidateStages(stages: Array[PipelineStage]): this.type = {
+    candidateStages = Option(stages).map(_.toSeq).getOrElse(Nil)
+    this
+  }
+
+  protected def copyTrialProposerTo(other: SearchEstimator): Unit = {
     trialProposer.foreach(other.setTrialProposer)
+    other.setCandidateStages(candidateStages.toArray)
+  }
 
   @transient private lazy val running = ConcurrentHashMap.newKeySet[TrialScheduler]()
 
@@ -79,8 +92,13 @@ trait SearchEstimator extends TuningParams with Logging {
     if (weCached) df.persist(StorageLevel.MEMORY_AND_DISK)
     try {
       val splits = split(df)
-      val scheduler = new TrialScheduler(splits.length, getMaxEvals, $(parallelism),
-        eval.isLargerBetter, makeProposer(),
+      val initial = initialTrialResults
+      initial.find(_.foldMetrics.length != splits.length).foreach { t =>
+        bad(initialTrials, s"trial ${t.trialId} scored on ${t.foldMetrics.length} folds",
+          s"trials scored on ${splits.length} fold(s), as this tuner scores them")
+      }
+      val scheduler = new TrialScheduler(splits.length, initial.length + getMaxEvals,
+        $(parallelism), eval.isLargerBetter, makeProposer(initial),
         runFold = task => {
           val (train, valid) = splits(task.fold)
           SparkJobs.withJobGroup(sc, group, describe(task)) {
@@ -91,7 +109,9 @@ trait SearchEstimator extends TuningParams with Logging {
         },
         onJobsToCancel = () => sc.cancelJobGroup(group),
         log = line => logInfo(s"$uid: $line"),
-        rules = stopRules)
+        rules = stopRules,
+        pruneAfter = pruneAfter,
+        initial = initial)
       running.add(scheduler)
       try {
         val outcome = scheduler.run()
@@ -120,17 +140,17 @@ trait SearchEstimator extends TuningParams with Logging {
     model
   }
 
-  private def makeProposer(): Proposer = (getSearchAlgorithm, trialProposer) match {
+  private def makeProposer(initial: Seq[TrialResult]): Proposer = (getSearchAlgorithm, trialProposer) match {
     case ("grid", _) =>
       val grid = $(estimatorParamMaps)
-      new GridProposer(grid, grid.indices)
+      new GridProposer(grid, grid.indices, initial)
     case (_, Some(external)) =>
-      new JsonTrialProposer(external, new EstimatorParams($(estimator)))
+      new JsonTrialProposer(external, new EstimatorParams($(estimator), candidateStages))
     case _ => get(searchSpace) match {
-      case Some(space) => new RandomProposer(space, $(seed))
+      case Some(space) => new RandomProposer(space, $(seed), skip = initial.length)
       case None =>
         val grid = $(estimatorParamMaps)
-        new GridProposer(grid, new scala.util.Random($(seed)).shuffle(grid.indices.toVector))
+        new GridProposer(grid, new scala.util.Random($(seed)).shuffle(grid.indices.toVector), initial)
     }
   }
 }

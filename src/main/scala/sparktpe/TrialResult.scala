@@ -4,6 +4,7 @@ import scala.util.Try
 
 import org.apache.spark.ml.Model
 import org.apache.spark.ml.param.{Param, ParamMap, ParamPair}
+import org.apache.spark.ml.util.Identifiable
 
 /**
  * One evaluated (or abandoned) trial.
@@ -12,9 +13,11 @@ import org.apache.spark.ml.param.{Param, ParamMap, ParamPair}
  * @param settings    the proposed Param values, as proposed (possibly invalid)
  * @param vals        the proposer's opaque JSON for this trial (Hyperopt's `vals`)
  * @param foldMetrics the evaluator's metric on each fold; NaN for folds not evaluated
- * @param metric      mean of `foldMetrics` when `status` is "ok", else NaN
- * @param stdMetric   population standard deviation of `foldMetrics` when "ok", else NaN
- * @param status      "ok", "failed" (a fit or evaluation threw) or "cancelled"
+ * @param metric      mean of `foldMetrics` when `status` is "ok"; for "pruned", the mean of the
+ *                    folds evaluated before pruning; else NaN
+ * @param stdMetric   population standard deviation of the same folds' metrics, else NaN
+ * @param status      "ok", "pruned" (abandoned after some folds by the `pruning` rule),
+ *                    "failed" (a fit or evaluation threw) or "cancelled"
  * @param error       the first error of a failed trial
  * @param fitSeconds  wall seconds from the trial's proposal to its last fold's end
  */
@@ -40,10 +43,34 @@ object TrialResult {
   val Ok = "ok"
   val Failed = "failed"
   val Cancelled = "cancelled"
+  val Pruned = "pruned"
+
+  /** A setting's identity: which Params (by stage uid and name) take which (JSON) values. */
+  private[sparktpe] def settingsKey(settings: Seq[(Param[Any], Any)]): Set[(String, String, String)] =
+    settings.map { case (p, v) => (p.parent, p.name, show(p, v)) }.toSet
+
+  /** A value as text: the Param's JSON, or the uids of stages (alternatives of `pipeline.stages`). */
+  private[sparktpe] def show(p: Param[Any], v: Any): String = v match {
+    case stages: Array[_] if stages.nonEmpty && stages.forall(_.isInstanceOf[Identifiable]) =>
+      stages.map(_.asInstanceOf[Identifiable].uid).mkString("[", ", ", "]")
+    case stage: Identifiable => stage.uid
+    case _ => Try(p.jsonEncode(v)).getOrElse(String.valueOf(v))
+  }
 
   /** The settings as a ParamMap; throws IllegalArgumentException if a value is invalid. */
   private[sparktpe] def strictParamMap(settings: Seq[(Param[Any], Any)]): ParamMap =
     ParamMap(settings.map { case (p, v) => ParamPair(p, v) }: _*)
+}
+
+/** A fitted tuner model's trials, in trial order; what `initialTrials` continues from. */
+trait SearchResults {
+  def trialResults: Seq[TrialResult]
+
+  /** The trials as JSON, for `setInitialTrials` (the format models are saved with). */
+  def trialsJson: String = {
+    import org.json4s.jackson.JsonMethods.{compact, render}
+    compact(render(TunerPersistence.trialsJson(trialResults)))
+  }
 }
 
 /** What one fold's work item produced. */

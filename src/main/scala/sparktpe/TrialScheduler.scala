@@ -41,6 +41,11 @@ private[sparktpe] final case class SearchOutcome(
  * @param runFold fits and evaluates one work item; its exception fails only that trial
  * @param onJobsToCancel cancels the Spark jobs of this search (on cancel or a fatal error)
  * @param log receives one line per finished trial
+ * @param pruneAfter with Some(n), the median rule prunes trials once n trials have finished
+ *                   (see `TuningParams.pruning`); None: no pruning
+ * @param initial    trials of an earlier search: they keep the first trial ids, count as
+ *                   finished, and the proposer hears them (with their settings) first;
+ *                   `maxEvals` includes them
  */
 private[sparktpe] final class TrialScheduler(
     numFolds: Int,
@@ -51,7 +56,9 @@ private[sparktpe] final class TrialScheduler(
     runFold: FoldTask => FoldResult,
     onJobsToCancel: () => Unit,
     log: String => Unit,
-    rules: StopRules = StopRules()) {
+    rules: StopRules = StopRules(),
+    pruneAfter: Option[Int] = None,
+    initial: Seq[TrialResult] = Nil) {
   import TrialScheduler._
 
   private val lock = new Object
@@ -66,6 +73,17 @@ private[sparktpe] final class TrialScheduler(
   private var bestMetric = Double.NaN
   private var stopReason: Option[String] = None
   private var roundsWithoutImprovement = 0
+
+  initial.foreach { r =>
+    val t = new Trial(trials.length, Proposal(r.settings, r.vals), System.nanoTime(), numFolds)
+    t.result = Some(r.copy(trialId = t.id))
+    trials += t
+    unreported += TrialOutcome(t.id, r.status, if (largerIsBetter) -r.metric else r.metric,
+      r.vals, Some(r.settings))
+    if (r.isOk && (bestMetric.isNaN || (if (largerIsBetter) r.metric > bestMetric else r.metric < bestMetric))) {
+      bestMetric = r.metric
+    }
+  }
 
   /** Stops proposing, cancels this search's running Spark jobs; `run` then returns. */
   def cancel(): Unit = {
@@ -208,17 +226,25 @@ private[sparktpe] final class TrialScheduler(
       outcome match {
         case Right(r) =>
           trial.foldMetrics(fold) = r.metric
+          trial.foldDone(fold) = true
           r.model.foreach(m => trial.models(fold) = m)
           trial.foldsDone += 1
+          if (trial.foldsDone < numFolds && !trial.pruned && worseThanMedian(trial)) {
+            trial.pruned = true
+          }
         case Left(e) =>
           if (trial.error.isEmpty) trial.error = Some(TrialScheduler.describe(e))
       }
-      if (trial.foldsRunning == 0 && (trial.error.nonEmpty || trial.foldsDone == numFolds)) {
+      if (trial.foldsRunning == 0 &&
+          (trial.error.nonEmpty || trial.pruned || trial.foldsDone == numFolds)) {
         val status =
-          if (trial.error.isEmpty) TrialResult.Ok
+          if (trial.error.isEmpty && trial.foldsDone == numFolds) TrialResult.Ok
+          else if (trial.error.isEmpty) TrialResult.Pruned
           else if (cancelled || fatal.nonEmpty || stopReason.nonEmpty) TrialResult.Cancelled
           else TrialResult.Failed
         val result = close(trial, status)
+        // A pruned trial reports its partial mean as its loss (as Optuna's TPE reads a pruned
+        // trial's last value): worse than the median, so its region counts as poor.
         unreported += TrialOutcome(trial.id, status,
           if (largerIsBetter) -result.metric else result.metric, trial.proposal.vals)
         report(result)
@@ -237,11 +263,29 @@ private[sparktpe] final class TrialScheduler(
       .map(n => s"no improvement of more than ${rules.earlyStopTolerance} (relative) in $n trials"))
   }
 
+  /**
+   * The median stopping rule on folds (call with the lock held): is the trial's mean over its
+   * evaluated folds worse than the median, over finished "ok" trials, of their means over the
+   * same folds? Comparing on the same folds keeps an easy fold from flattering anyone.
+   */
+  private def worseThanMedian(t: Trial): Boolean = pruneAfter.exists { minTrials =>
+    val folds = (0 until numFolds).filter(t.foldDone)
+    def meanOn(metrics: Array[Double]) = folds.map(metrics).sum / folds.size
+    val finished = trials.flatMap(_.result).filter(_.isOk).map(r => meanOn(r.foldMetrics)).sorted
+    finished.size >= minTrials && {
+      val n = finished.size
+      val median = if (n % 2 == 1) finished(n / 2) else (finished(n / 2 - 1) + finished(n / 2)) / 2
+      val mine = meanOn(t.foldMetrics)
+      if (largerIsBetter) mine < median else mine > median
+    }
+  }
+
   /** Freezes a trial into its result (call with the lock held). */
   private def close(t: Trial, status: String): TrialResult = {
-    val ok = status == TrialResult.Ok
-    val mean = if (ok) t.foldMetrics.sum / numFolds else Double.NaN
-    val std = if (ok) math.sqrt(t.foldMetrics.map(m => (m - mean) * (m - mean)).sum / numFolds)
+    val ok = status == TrialResult.Ok || status == TrialResult.Pruned
+    val done = t.foldMetrics.indices.filter(t.foldDone).map(t.foldMetrics)
+    val mean = if (ok) done.sum / done.size else Double.NaN
+    val std = if (ok) math.sqrt(done.map(m => (m - mean) * (m - mean)).sum / done.size)
       else Double.NaN
     val result = TrialResult(t.id, t.proposal.settings, t.proposal.vals, t.foldMetrics.clone(),
       mean, std, status, if (ok) None else t.error.orElse(Some("not finished")),
@@ -258,7 +302,10 @@ private[sparktpe] final class TrialScheduler(
     if (r.isOk && (bestMetric.isNaN || (if (largerIsBetter) r.metric > bestMetric else r.metric < bestMetric))) {
       bestMetric = r.metric
     }
-    val what = if (r.isOk) f"metric ${r.metric}%.6g" else s"${r.status}: ${r.error.getOrElse("")}"
+    val what =
+      if (r.isOk) f"metric ${r.metric}%.6g"
+      else if (r.status == TrialResult.Pruned) f"pruned after ${r.foldMetrics.count(!_.isNaN)}/$numFolds folds (partial metric ${r.metric}%.6g)"
+      else s"${r.status}: ${r.error.getOrElse("")}"
     log(f"trial ${r.trialId + 1}/$maxEvals $what (best $bestMetric%.6g, ${r.fitSeconds}%.1f s)")
   }
 }
@@ -270,12 +317,14 @@ private[sparktpe] object TrialScheduler {
   private final class Trial(val id: Int, val proposal: Proposal, val startNanos: Long, numFolds: Int) {
     val foldMetrics: Array[Double] = Array.fill(numFolds)(Double.NaN)
     val models: Array[Model[_]] = new Array[Model[_]](numFolds)
+    val foldDone: Array[Boolean] = new Array[Boolean](numFolds)
+    var pruned = false
     var foldsStarted = 0
     var foldsRunning = 0
     var foldsDone = 0
     var error: Option[String] = None
     var result: Option[TrialResult] = None
-    def wantsFold: Boolean = error.isEmpty && foldsStarted < numFolds
+    def wantsFold: Boolean = error.isEmpty && !pruned && foldsStarted < numFolds
   }
 
   /** What a free worker thread does next. */

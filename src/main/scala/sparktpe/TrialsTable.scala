@@ -1,7 +1,6 @@
 package sparktpe
 
 import scala.jdk.CollectionConverters._
-import scala.util.Try
 
 import org.apache.spark.ml.param._
 import org.apache.spark.sql.{DataFrame, Row, SparkSession}
@@ -24,7 +23,7 @@ private[sparktpe] object TrialsTable {
     case (_: DoubleParam, x: Double) => x
     case (_: BooleanParam, x: Boolean) => x
     case (_, s: String) => s
-    case _ => Try(p.jsonEncode(v)).getOrElse(String.valueOf(v))
+    case _ => TrialResult.show(p, v)
   }
 
   def toDataFrame(spark: SparkSession, trials: Seq[TrialResult]): DataFrame = {

@@ -72,6 +72,56 @@ trait TuningParams extends Params {
     "stop as soon as the best metric reaches this value (>= it when larger is better, <= " +
       "otherwise); unset: never")
 
+  /**
+   * Fold-level pruning: "none" (default) or "median", the median stopping rule of Golovin et al.,
+   * "Google Vizier", KDD 2017 (also Optuna's `MedianPruner`), applied to folds: after each fold,
+   * a trial whose mean over its evaluated folds is worse than the median of the finished
+   * trials' means over the same folds starts no more folds and is recorded as "pruned".
+   */
+  final val pruning: Param[String] = new Param(this, "pruning",
+    "fold-level pruning: none, or median (after each fold, a trial whose mean over the folds " +
+      "evaluated so far is worse than the median of the finished trials' means over the same " +
+      "folds starts no more folds and is recorded as pruned)")
+
+  /** Finished trials needed before the pruning rule applies (>= 1). Default 5. */
+  final val pruningMinTrials: IntParam = new IntParam(this, "pruningMinTrials",
+    "finished trials needed before a trial can be pruned (>= 1)")
+
+  /**
+   * Trials of an earlier search to continue from, as JSON (a tuned model's `trialsJson`). They
+   * come first in trial order, the proposer hears them before its first proposal (TPE models
+   * them, grid search skips their settings, random search continues its sequence), and
+   * `maxEvals` more trials follow. Their metrics only compare with new ones on the same data,
+   * folds (`seed`/`foldCol`) and evaluator. Unset: start afresh.
+   */
+  final val initialTrials: Param[String] = new Param(this, "initialTrials",
+    "trials of an earlier search to continue from (JSON, as a tuned model's trialsJson); they " +
+      "come first in trial order, the proposer hears them, then maxEvals more trials run")
+
+  def getInitialTrials: String = $(initialTrials)
+
+  /** The initial trials, parsed against the estimator's Params (empty when unset). */
+  private[sparktpe] def initialTrialResults: Seq[TrialResult] = get(initialTrials) match {
+    case None => Nil
+    case Some(json) =>
+      val parsed = try org.json4s.jackson.JsonMethods.parse(json) catch {
+        case scala.util.control.NonFatal(e) => bad(initialTrials, json.take(80) + "...",
+          s"JSON as a tuned model's trialsJson gives (${e.getMessage})")
+      }
+      val trials = try TunerPersistence.trialsFrom(parsed, new EstimatorParams($(estimator))) catch {
+        case e: IllegalArgumentException => bad(initialTrials, json.take(80) + "...",
+          s"trials of a search over this estimator's stages: ${e.getMessage}")
+      }
+      trials.zipWithIndex.map { case (t, i) => t.copy(trialId = i) }
+  }
+
+  def getPruning: String = $(pruning)
+  def getPruningMinTrials: Int = $(pruningMinTrials)
+
+  /** The pruning rule in force: Some(minimum finished trials) for "median", None for "none". */
+  private[sparktpe] def pruneAfter: Option[Int] =
+    if ($(pruning) == "median") Some($(pruningMinTrials)) else None
+
   def getTimeout: Double = $(timeout)
   def getEarlyStopRounds: Int = $(earlyStopRounds)
   def getEarlyStopTolerance: Double = $(earlyStopTolerance)
@@ -91,7 +141,8 @@ trait TuningParams extends Params {
   def setPythonSearchSpaceJson(json: String): this.type = { pythonSearchSpace = json; this }
 
   setDefault(seed -> this.getClass.getName.hashCode.toLong, parallelism -> 1,
-    collectSubModels -> false, earlyStopTolerance -> 0.0)
+    collectSubModels -> false, earlyStopTolerance -> 0.0,
+    pruning -> "none", pruningMinTrials -> 5)
 
   def getEstimator: Estimator[_] = $(estimator)
   def getEstimatorParamMaps: Array[ParamMap] = $(estimatorParamMaps)
@@ -132,6 +183,11 @@ trait TuningParams extends Params {
     if (!($(earlyStopTolerance) >= 0)) {
       bad(earlyStopTolerance, $(earlyStopTolerance), "earlyStopTolerance must be >= 0")
     }
+    if (!TuningParams.pruningRules.contains($(pruning))) {
+      bad(pruning, $(pruning), TuningParams.pruningRules.mkString("one of ", ", ", ""))
+    }
+    if ($(pruningMinTrials) < 1) bad(pruningMinTrials, $(pruningMinTrials), "pruningMinTrials must be >= 1")
+    initialTrialResults
     get(estimatorParamMaps).foreach { grid =>
       if (grid.isEmpty) bad(estimatorParamMaps, "[]", "at least one ParamMap")
     }
@@ -158,6 +214,7 @@ trait TuningParams extends Params {
 
 private[sparktpe] object TuningParams {
   val algorithms: Seq[String] = Seq("grid", "random", "tpe")
+  val pruningRules: Seq[String] = Seq("none", "median")
 
   def show(value: Any): String = value match {
     case s: String => s

@@ -2,6 +2,7 @@ package sparktpe
 
 import org.apache.spark.ml.classification.LogisticRegression
 import org.apache.spark.ml.evaluation.{BinaryClassificationEvaluator, MulticlassClassificationEvaluator}
+import org.apache.spark.ml.param.ParamMap
 import org.apache.spark.ml.tuning.ParamGridBuilder
 import org.apache.spark.storage.StorageLevel
 import org.scalatest.funsuite.AnyFunSuite
@@ -150,5 +151,60 @@ class SchedulerSuite extends AnyFunSuite {
     assert(error.trials.length < 60)
     assert(error.finishedTrials.nonEmpty)
     assert(TestSpark.eventually(sc.statusTracker.getActiveJobIds().isEmpty))
+  }
+
+  /** Runs the scheduler alone on synthetic fold metrics (larger is better), one fit at a time. */
+  private def scheduleSynthetic(metrics: Seq[Seq[Double]], pruneAfter: Option[Int]) = {
+    val est = new CountingEstimator()
+    val grid = metrics.indices.map(i => ParamMap(est.regParam -> i.toDouble)).toArray
+    val calls = scala.collection.mutable.ArrayBuffer.empty[(Int, Int)]
+    val scheduler = new TrialScheduler(3, grid.length, 1, largerIsBetter = true,
+      new GridProposer(grid, grid.indices),
+      runFold = task => {
+        calls.synchronized(calls += ((task.trialId, task.fold)))
+        FoldResult(metrics(task.trialId)(task.fold), None)
+      },
+      onJobsToCancel = () => (), log = _ => (), pruneAfter = pruneAfter)
+    (scheduler.run(), calls.toList)
+  }
+
+  test("median pruning abandons a trial worse than the median on the same folds, and no other") {
+    val metrics = (0 until 5).map(i => Seq.fill(3)(0.80 + 0.01 * i)) ++ Seq(
+      Seq(0.70, 0.90, 0.90), // fold 0 below the median of fold 0 (0.82): pruned after 1 fold
+      Seq(0.83, 0.50, 0.99), // fold 0 fine; folds 0-1 mean 0.665 < 0.82: pruned after 2 folds
+      Seq(0.821, 0.821, 0.5)) // never below the median before its last fold: finished, ok
+    val (plain, plainCalls) = scheduleSynthetic(metrics, None)
+    assert(plain.trials.forall(_.isOk) && plainCalls.length == 24)
+
+    val (pruned, calls) = scheduleSynthetic(metrics, Some(5))
+    assert(pruned.trials.map(_.status) == Seq.fill(5)("ok") ++ Seq("pruned", "pruned", "ok"))
+    assert(calls.length == 21)
+    assert(!calls.contains((5, 1)) && !calls.contains((5, 2)) && !calls.contains((6, 2)))
+    val five = pruned.trials(5)
+    assert(five.foldMetrics(0) == 0.70 && five.foldMetrics.drop(1).forall(_.isNaN))
+    assert(five.metric == 0.70 && five.stdMetric == 0.0)
+    assert(math.abs(pruned.trials(6).metric - 0.665) < 1e-12)
+    assert(pruned.trials(7).metric == plain.trials(7).metric)
+
+    // Too few finished trials: the rule waits.
+    val (waiting, waitingCalls) = scheduleSynthetic(metrics, Some(6))
+    assert(waiting.trials(5).status == "ok" && waitingCalls.length > 21)
+  }
+
+  test("a pruned trial is never the best one, and the model's table shows it") {
+    // maxIter 0 leaves the coefficients at zero: AUC 0.5 on every fold, far below the others.
+    val lr = new LogisticRegression()
+    // A repeat of the first setting ties with the median on every fold: not worse, so it runs.
+    val grid = new ParamGridBuilder().addGrid(lr.maxIter, Array(10, 0, 10)).build()
+    val model = new BayesianCrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
+      .setEvaluator(new BinaryClassificationEvaluator()).setSeed(5)
+      .setPruning("median").setPruningMinTrials(1).fit(data)
+    assert(model.trialResults.map(_.status) == Seq("ok", "pruned", "ok"))
+    assert(model.trialResults(1).foldMetrics.count(!_.isNaN) == 1)
+    assert(model.avgMetrics(1) == 0.5)
+    assert(model.avgMetrics(2) == model.avgMetrics(0))
+    val table = model.trials.orderBy("trialId").collect()
+    assert(table(1).getAs[String]("status") == "pruned")
+    assert(model.bestModel.asInstanceOf[org.apache.spark.ml.classification.LogisticRegressionModel].getMaxIter != 0)
   }
 }

@@ -107,4 +107,44 @@ class SearchSuite extends AnyFunSuite {
       assert(error.finishedTrials.head.metric > 0.5)
     }
   }
+
+  test("a search continued from a model's trials goes on where it stopped (random and grid)") {
+    val lr = new LogisticRegression().setMaxIter(5)
+    val space = SearchSpace().logUniform(lr.regParam, 1e-4, 1.0)
+    def random(maxEvals: Int) = new BayesianCrossValidator().setEstimator(lr)
+      .setEvaluator(new BinaryClassificationEvaluator()).setSearchSpace(space)
+      .setSearchAlgorithm("random").setMaxEvals(maxEvals).setSeed(3)
+    def regs(m: BayesianCrossValidatorModel) = m.getEstimatorParamMaps.toSeq.map(_(lr.regParam))
+    val whole = random(5).fit(data)
+    val first = random(3).fit(data)
+    val continued = random(2).setInitialTrials(first).fit(data)
+    assert(regs(continued) == regs(whole))
+    continued.avgMetrics.zip(whole.avgMetrics).foreach { case (a, b) => assert(math.abs(a - b) < 1e-12) }
+    assert(continued.trialResults.map(_.trialId) == (0 until 5))
+
+    // Grid: the settings already evaluated are skipped, whatever their order.
+    val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.0, 0.01, 0.1, 1.0)).build()
+    def gridCv(maps: Array[org.apache.spark.ml.param.ParamMap]) = new BayesianCrossValidator()
+      .setEstimator(lr).setEvaluator(new BinaryClassificationEvaluator()).setEstimatorParamMaps(maps)
+    val part = gridCv(Array(grid(2), grid(0))).fit(data)
+    val rest = gridCv(grid).setInitialTrials(part.trialsJson).fit(data)
+    assert(regs(rest) == Seq(0.1, 0.0, 0.01, 1.0))
+    val full = gridCv(grid).fit(data)
+    assert(math.abs(rest.avgMetrics(3) - full.avgMetrics(3)) < 1e-12)
+    def bestReg(m: BayesianCrossValidatorModel) = regs(m)(m.avgMetrics.indexOf(m.avgMetrics.max))
+    assert(bestReg(rest) == bestReg(full))
+  }
+
+  test("initialTrials scored on another number of folds are refused before any job") {
+    val lr = new LogisticRegression().setMaxIter(5)
+    val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.0, 0.1)).build()
+    val twoFolds = new BayesianCrossValidator().setEstimator(lr).setNumFolds(2)
+      .setEvaluator(new BinaryClassificationEvaluator()).setEstimatorParamMaps(grid).fit(data)
+    val error = intercept[IllegalArgumentException] {
+      new BayesianCrossValidator().setEstimator(lr).setEvaluator(new BinaryClassificationEvaluator())
+        .setEstimatorParamMaps(grid).setInitialTrials(twoFolds).fit(data)
+    }
+    assert(error.getMessage.contains("initialTrials = trial 0 scored on 2 folds is not allowed: " +
+      "trials scored on 3 fold(s)"))
+  }
 }
