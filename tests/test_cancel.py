@@ -12,7 +12,7 @@ from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.evaluation import MulticlassClassificationEvaluator
 from pyspark.ml.feature import VectorAssembler
 
-from sparktpe import BayesianCrossValidator
+from sparktpe import BayesianCrossValidator, SearchError
 
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
@@ -30,17 +30,18 @@ def test_ctrl_c_stops_a_long_fit_within_seconds_and_leaves_no_job(spark, iris):
     sent = {}
 
     def interrupt():
-        # Jobs come and go between fits: sample for a second so that one is surely seen.
+        # Jobs come and go between fits (and start late on a busy machine): interrupt while
+        # one is seen running, or give up after 30 s.
         seen = set()
-        until = time.monotonic() + 1.0
-        while time.monotonic() < until:
+        until = time.monotonic() + 30.0
+        while not seen and time.monotonic() < until:
             seen.update(sc.statusTracker().getActiveJobsIds())
-            time.sleep(0.02)
+            time.sleep(0.01)
         sent["jobs"] = seen
         sent["at"] = time.monotonic()
         os.kill(os.getpid(), signal.SIGINT)
 
-    timer = threading.Timer(7.0, interrupt)
+    timer = threading.Timer(5.0, interrupt)
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
@@ -57,3 +58,43 @@ def test_ctrl_c_stops_a_long_fit_within_seconds_and_leaves_no_job(spark, iris):
     # The session is still usable, and a new search runs to its end.
     quick = cv.copy().setMaxEvals(2)
     assert len(quick.fit(iris).avgMetrics) == 2
+
+
+def _live_counts(spark):
+    """(Python threads, JVM threads, names of sparktpe JVM threads, open sockets of this process)."""
+    threads = spark.sparkContext._jvm.java.lang.Thread.getAllStackTraces().keySet().toArray()
+    names = sorted(t.getName() for t in threads if t.getName().startswith("sparktpe-"))
+    sockets = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            sockets += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+        except OSError:  # closed while we looked
+            pass
+    return threading.active_count(), len(threads), names, sockets
+
+
+def test_timed_out_fits_leave_no_thread_or_socket_behind(spark, iris):
+    lr = LogisticRegression(labelCol="target", maxIter=20)
+    pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), lr])
+    cv = BayesianCrossValidator(
+        estimator=pipeline, maxEvals=300, parallelism=2, seed=0, timeout=4.0,
+        evaluator=MulticlassClassificationEvaluator(labelCol="target", metricName="accuracy"),
+        searchSpace={lr.regParam: hp.loguniform("regParam", -9, 0)})
+    warm_up = cv.copy().setMaxEvals(1)
+    warm_up.clear(warm_up.timeout)
+    warm_up.fit(iris)  # starts py4j's callback server and the proposer thread, once
+    before = _live_counts(spark)
+    for _ in range(3):
+        try:
+            stopped = cv.fit(iris).stopReason
+        except SearchError as e:  # a busy machine may finish no trial in 4 s
+            stopped = str(e)
+        assert "timeout (4.0 s) reached" in stopped
+    time.sleep(1.0)  # let cancelled tasks wind down
+    after = _live_counts(spark)
+    print(f"\nPython threads {before[0]} -> {after[0]}, JVM threads {before[1]} -> {after[1]}, "
+          f"sparktpe JVM threads {before[2]} -> {after[2]}, sockets {before[3]} -> {after[3]}")
+    assert after[2] == before[2] == ["sparktpe-proposer"]  # no worker pool outlives its fit
+    assert after[0] - before[0] <= 1  # py4j may pool one more callback connection
+    assert after[3] - before[3] <= 1
+    assert after[1] - before[1] <= 4  # a leaked pool would add 2 threads per fit

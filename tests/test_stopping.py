@@ -59,3 +59,30 @@ def test_early_stop_rounds_and_target_metric(iris):
 def test_bad_stopping_values_are_refused(kwargs, expected):
     with pytest.raises(ValueError, match=expected):
         BayesianCrossValidator(**kwargs)
+
+
+def test_median_pruning_stops_a_poor_trial_after_one_fold(iris):
+    pipeline, lr, evaluator = setup()
+    # maxIter 0 leaves the coefficients at zero: accuracy 1/3, far below the median.
+    grid = ParamGridBuilder().addGrid(lr.maxIter, [10, 0, 10]).build()
+    model = BayesianCrossValidator(estimator=pipeline, estimatorParamMaps=grid, evaluator=evaluator,
+                                   pruning="median", pruningMinTrials=1, seed=4).fit(iris)
+    rows = model.trials.orderBy("trialId").collect()
+    assert [r.status for r in rows] == ["ok", "pruned", "ok"]
+    assert sum(m == m for m in rows[1].foldMetrics) == 1 and rows[1].metric < 0.5
+    assert model.bestModel.stages[-1].getMaxIter() == 10
+    # TPE hears a pruned trial's partial loss and goes on proposing.
+    tpe = BayesianCrossValidator(estimator=pipeline, estimatorParamMaps=grid[:2], evaluator=evaluator,
+                                 searchAlgorithm="tpe", maxEvals=2, pruning="median",
+                                 pruningMinTrials=1, seed=4).fit(iris)
+    statuses = {settings[lr.maxIter]: r.status for settings, r in
+                zip(tpe.getEstimatorParamMaps(), tpe.trials.orderBy("trialId").collect())}
+    first = tpe.getEstimatorParamMaps()[0][lr.maxIter]
+    assert statuses == {10: "ok", 0: "ok" if first == 0 else "pruned"}
+
+
+def test_bad_pruning_values_are_refused():
+    with pytest.raises(ValueError, match="pruning = mean is not allowed: one of none, median"):
+        BayesianCrossValidator(pruning="mean")
+    with pytest.raises(ValueError, match="pruningMinTrials = 0 is not allowed"):
+        BayesianCrossValidator().setPruningMinTrials(0)

@@ -8,6 +8,7 @@ The search runs in the JVM (package ``sparktpe`` of the jar); this package is it
 
 from sparktpe.jar import configure, spark_jars
 from sparktpe.errors import SearchError
+from sparktpe.space import subspace
 from sparktpe.tuning import (BayesianCrossValidator, BayesianCrossValidatorModel,
                              BayesianTrainValidationSplit, BayesianTrainValidationSplitModel)
 
@@ -21,4 +22,5 @@ __all__ = [
     "SearchError",
     "configure",
     "spark_jars",
+    "subspace",
 ]

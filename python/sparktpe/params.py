@@ -7,6 +7,7 @@ the Param, the value and what is allowed, before any Spark job starts.
 from pyspark.ml.param import Param, Params, TypeConverters
 
 ALGORITHMS = ("grid", "random", "tpe")
+PRUNING_RULES = ("none", "median")
 
 
 def java_string_hash(text):
@@ -20,6 +21,15 @@ def java_string_hash(text):
 def not_allowed(owner, name, value, allowed):
     """The one error message for a bad Param value, as the Scala side words it."""
     return ValueError(f"{owner.uid}: {name} = {value} is not allowed: {allowed}")
+
+
+def trials_json(value):
+    """``initialTrials`` converter: a fitted or loaded sparktpe model becomes its trials' JSON;
+    a string is taken as that JSON."""
+    java_model = getattr(value, "_java_model", None)
+    if java_model is not None:
+        return java_model.trialsJson()
+    return TypeConverters.toString(value)
 
 
 class TuningParams(Params):
@@ -66,9 +76,24 @@ class TuningParams(Params):
                          "stop as soon as the best metric reaches this value (>= it when larger is "
                          "better, <= otherwise); unset: never", typeConverter=TypeConverters.toFloat)
 
+    pruning = Param(Params._dummy(), "pruning",
+                    "fold-level pruning: none, or median (after each fold, a trial whose mean over "
+                    "the folds evaluated so far is worse than the median of the finished trials' "
+                    "means over the same folds starts no more folds and is recorded as pruned)",
+                    typeConverter=TypeConverters.toString)
+    pruningMinTrials = Param(Params._dummy(), "pruningMinTrials",
+                             "finished trials needed before a trial can be pruned (>= 1)",
+                             typeConverter=TypeConverters.toInt)
+
+    initialTrials = Param(Params._dummy(), "initialTrials",
+                          "trials of an earlier search to continue from (JSON, as a tuned model's "
+                          "trialsJson); they come first in trial order, the proposer hears them, "
+                          "then maxEvals more trials run", typeConverter=trials_json)
+
     def __init__(self):
         super().__init__()
         self._setDefault(parallelism=1, collectSubModels=False, earlyStopTolerance=0.0,
+                         pruning="none", pruningMinTrials=5,
                          seed=java_string_hash("sparktpe." + type(self).__name__))
 
     def getEstimator(self):
@@ -103,6 +128,15 @@ class TuningParams(Params):
 
     def getTargetMetric(self):
         return self.getOrDefault(self.targetMetric)
+
+    def getPruning(self):
+        return self.getOrDefault(self.pruning)
+
+    def getPruningMinTrials(self):
+        return self.getOrDefault(self.pruningMinTrials)
+
+    def getInitialTrials(self):
+        return self.getOrDefault(self.initialTrials)
 
     def getSearchAlgorithm(self):
         """The algorithm in force: the set value, else "tpe" with a searchSpace, else "grid"."""

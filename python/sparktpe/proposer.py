@@ -4,7 +4,8 @@ The JVM asks for one trial at a time and reports the trials that finished since 
 This side keeps a ``hyperopt.Trials`` in step with it: a proposed trial stays in state NEW
 (pending) until reported, then becomes DONE with its loss, or DONE with no loss when it failed.
 TPE (``hyperopt.tpe.suggest``) reads missing losses as +inf, so pending trials push concurrent
-proposals apart and failed settings count as a bad region.
+proposals apart and failed settings count as a bad region. Trials it never proposed (those of
+``initialTrials``) arrive with their settings and are added to the history as DONE.
 """
 
 import functools
@@ -15,11 +16,13 @@ import traceback
 import numpy as np
 from hyperopt import STATUS_FAIL, STATUS_OK, Trials, rand, space_eval, tpe
 from hyperopt.base import JOB_STATE_DONE, Domain
+from hyperopt.pyll.base import Apply, Literal
 
-from sparktpe.space import encode_setting, param_key, vals_json
+from sparktpe.space import encode_setting, flatten, param_key, space_key, vals_json
 
 
-DUPLICATE_RETRIES = 5  # new proposals asked for before falling back to one random draw
+DUPLICATE_RETRIES = 5  # new proposals asked for before falling back to random draws
+RANDOM_DRAWS = 200  # random draws that must all repeat a setting before the space is exhausted
 
 
 def tpe_startup_trials(max_evals):
@@ -34,20 +37,23 @@ class HyperoptProposer:
     Parameters
     ----------
     space : dict
-        Spark Param -> Hyperopt expression.
+        Spark Param (or a label of a choice between sub-spaces) -> Hyperopt expression.
     algorithm : str
         "tpe" or "random".
     max_evals : int
         The trial budget; sets TPE's startup trials (see :func:`tpe_startup_trials`).
     seed : int
         Seeds a ``numpy.random.Generator`` that draws each call's seed, as ``hyperopt.fmin`` does.
+    params : dict, optional
+        ``"<uid>.<name>"`` -> Param for every Param the space may set (see
+        :func:`sparktpe.space.space_params`); default: the space's own keys.
     on_trial : callable, optional
         Called with each finished trial's report dict (used for progress).
     """
 
-    def __init__(self, space, algorithm, max_evals, seed, on_trial=None):
-        self._params = {param_key(p): p for p in space}
-        self._space = {param_key(p): expr for p, expr in space.items()}
+    def __init__(self, space, algorithm, max_evals, seed, params=None, on_trial=None):
+        self._params = params if params is not None else {param_key(p): p for p in space}
+        self._space = {space_key(k): expr for k, expr in space.items()}
         self._domain = Domain(lambda _: 0.0, self._space)
         self._trials = Trials()
         self._docs = {}
@@ -79,9 +85,13 @@ class HyperoptProposer:
             raise
 
     def _finish(self, report):
+        if int(report["trialId"]) not in self._docs:
+            self._add_earlier_trial(report)
         doc = self._docs[int(report["trialId"])]
         doc["state"] = JOB_STATE_DONE
-        if report["status"] == "ok":
+        if report["status"] in ("ok", "pruned"):
+            # A pruned trial's loss is its partial mean: worse than the median, so TPE counts
+            # its region as poor (as Optuna's TPE reads a pruned trial's last value).
             doc["result"] = {"status": STATUS_OK, "loss": float(report["loss"])}
         else:
             doc["result"] = {"status": STATUS_FAIL}
@@ -89,19 +99,55 @@ class HyperoptProposer:
         if self._on_trial is not None:
             self._on_trial(report)
 
+    def _add_earlier_trial(self, report):
+        """Adds a trial of an earlier search to the history, with Hyperopt ``vals`` for this
+        space: its own when they fit the space's labels, else read back from its settings."""
+        tid = int(report["trialId"])
+        labels = list(self._domain.params)
+        vals = report.get("vals") or {}
+        if not (vals and set(vals) <= set(labels)):
+            vals = self._vals_from_settings(tid, report.get("params") or [])
+        vals = {label: list(vals.get(label, [])) for label in labels}
+        misc = {"tid": tid, "cmd": self._domain.cmd, "workdir": self._domain.workdir,
+                "idxs": {label: [tid] if v else [] for label, v in vals.items()}, "vals": vals}
+        docs = self._trials.new_trial_docs([tid], [None], [{"status": STATUS_FAIL}], [misc])
+        self._trials.insert_trial_docs(docs)
+        self._trials.refresh()
+        self._docs[tid] = next(d for d in self._trials.trials if d["tid"] == tid)
+        self._proposed.add(_setting_key(report.get("params") or []))
+        # One seed draw per earlier trial, as if this proposer had made it: with the same seed a
+        # continued search then proposes what one uninterrupted search would have.
+        self._rng.integers(2 ** 31 - 1)
+
+    def _vals_from_settings(self, tid, settings):
+        given = {(s["parent"], s["name"]): s["value"] for s in settings}
+        vals = {}
+        for key, expr in self._space.items():
+            if key not in self._params:
+                raise ValueError(f"initialTrials: trial {tid} has no Hyperopt vals for this "
+                                 f"searchSpace, and its choice {key!r} cannot be read back from "
+                                 "its settings")
+            param = self._params[key]
+            if (param.parent, param.name) not in given:
+                raise ValueError(f"initialTrials: trial {tid} does not set {param.name}, which "
+                                 "the searchSpace searches; continue a search over the same space")
+            label, value = _invert(expr, param, given[(param.parent, param.name)], tid)
+            vals[label] = [value]
+        return vals
+
     def _next(self, trial_id):
         # A setting already evaluated or in flight would waste a fit (TPE repeats itself on small
-        # discrete spaces such as a grid): ask again, then fall back to a random draw, and
+        # discrete spaces such as a grid): ask again, then fall back to random draws, and
         # record the fallback in the trial's vals. A space with nothing new left is exhausted.
-        for attempt in range(DUPLICATE_RETRIES + 2):
+        for attempt in range(DUPLICATE_RETRIES + 1 + RANDOM_DRAWS):
             suggest = self._suggest if attempt <= DUPLICATE_RETRIES else rand.suggest
             docs = suggest([trial_id], self._domain, self._trials, int(self._rng.integers(2 ** 31 - 1)))
             if not docs:
                 return {"exhausted": True}
             vals = docs[0]["misc"]["vals"]
             point = space_eval(self._space, {k: v[0] for k, v in vals.items() if len(v) > 0})
-            settings = [encode_setting(self._params[key], value) for key, value in point.items()]
-            key = json.dumps(settings, sort_keys=True)
+            settings = [encode_setting(p, value) for p, value in flatten(point, self._params)]
+            key = _setting_key(settings)
             if key not in self._proposed:
                 break
         else:
@@ -117,3 +163,36 @@ class HyperoptProposer:
 
     class Java:
         implements = ["sparktpe.TrialProposer"]
+
+
+def _setting_key(settings):
+    """A setting's identity, whatever the order of its Params."""
+    return json.dumps(sorted(settings, key=lambda s: (s["parent"], s["name"])), sort_keys=True)
+
+
+def _invert(expr, param, value, tid):
+    """(label, Hyperopt value) that makes ``expr`` produce ``value``: the value itself for a
+    plain ``hp.*`` distribution, the option's index for an ``hp.choice`` of constants.
+
+    Raises
+    ------
+    ValueError
+        When the expression is anything else (e.g. a choice between sub-spaces).
+    """
+    node = expr
+    while isinstance(node, Apply) and node.name in ("float", "int") and len(node.pos_args) == 1:
+        node = node.pos_args[0]
+    if isinstance(node, Apply) and node.name == "hyperopt_param":
+        return node.pos_args[0].obj, value
+    if (isinstance(node, Apply) and node.name == "switch"
+            and node.pos_args[0].name == "hyperopt_param"
+            and all(isinstance(o, Literal) for o in node.pos_args[1:])):
+        wanted = json.dumps(value)
+        for index, option in enumerate(node.pos_args[1:]):
+            if json.dumps(encode_setting(param, option.obj)["value"]) == wanted:
+                return node.pos_args[0].pos_args[0].obj, index
+        raise ValueError(f"initialTrials: trial {tid} sets {param.name} = {value}, which is not "
+                         "one of the searchSpace's choices")
+    raise ValueError(f"initialTrials: trial {tid} has no Hyperopt vals for this searchSpace, and "
+                     f"its {param.name} cannot be mapped back to the space's expression (only "
+                     "plain hp.* distributions and choices of constants can)")

@@ -1,7 +1,8 @@
 """Hyperopt search spaces as JSON, so that a saved tuner carries its space and loading runs no code.
 
 A space ``{Param: expression}`` is stored as a list of
-``{"parent": <stage uid>, "name": <Param name>, "expression": <node>}``. A node is the Hyperopt
+``{"parent": <stage uid>, "name": <Param name>, "expression": <node>}`` (``{"label": ...,
+"expression": ...}`` for a label choosing between sub-spaces). A node is the Hyperopt
 (pyll) graph written out: ``{"apply": <scope function>, "args": [...], "kwargs": {...}}`` or
 ``{"literal": <JSON value>}``. Only the scope functions behind the documented primitives
 (``hp.uniform`` ... ``hp.choice``, ``scope.int``) may appear; anything else fails at save time,
@@ -50,8 +51,20 @@ def space_to_json(space):
     ValueError
         Naming the Param, when its expression uses anything but the stored primitives.
     """
-    return json.dumps([{"parent": p.parent, "name": p.name, "expression": _node(expr, p)}
-                       for p, expr in space.items()])
+    items = []
+    for key, expr in space.items():
+        if isinstance(key, str):  # a label choosing between sub-spaces
+            items.append({"label": key, "expression": _node(expr, _Label(key))})
+        else:
+            items.append({"parent": key.parent, "name": key.name, "expression": _node(expr, key)})
+    return json.dumps(items)
+
+
+class _Label:
+    """Stands in for a Param in error messages about a labelled sub-space choice."""
+
+    def __init__(self, label):
+        self.name = label
 
 
 def _build(node):
@@ -75,5 +88,5 @@ def space_from_json(text, params_by_key):
     params_by_key : callable
         ``(parent uid, name) -> Param`` of the estimator the space belongs to.
     """
-    return {params_by_key(item["parent"], item["name"]): _build(item["expression"])
-            for item in json.loads(text)}
+    return {(item["label"] if "label" in item else params_by_key(item["parent"], item["name"])):
+            _build(item["expression"]) for item in json.loads(text)}

@@ -12,18 +12,20 @@ def all_stages(estimator):
     return stages
 
 
-def owner_of(estimator, param):
-    """The stage that owns ``param``.
+def owner_of(estimator, param, extra=()):
+    """The stage that owns ``param``: a stage of the estimator or of ``extra`` (stages a
+    conditional search space brings in).
 
     Raises
     ------
     ValueError
         When the Param belongs to no stage of the estimator (e.g. a Param of another instance).
     """
-    for stage in all_stages(estimator):
+    stages = all_stages(estimator) + [s for e in extra for s in all_stages(e)]
+    for stage in stages:
         if stage.uid == param.parent and stage.hasParam(param.name):
             return stage
-    uids = ", ".join(sorted({s.uid for s in all_stages(estimator)}))
+    uids = ", ".join(sorted({s.uid for s in stages}))
     raise ValueError(
         f"Param {param.parent}.{param.name} belongs to no stage of the estimator "
         f"{estimator.uid}; tunable stages are {uids}")

@@ -9,6 +9,9 @@ py4j callback answered by :class:`sparktpe.proposer.HyperoptProposer`.
 import json
 import threading
 
+from py4j.java_collections import JavaArray
+from py4j.java_gateway import JavaObject
+
 from pyspark import keyword_only
 from pyspark.java_gateway import ensure_callback_server_started
 from pyspark.ml import Estimator, Model
@@ -20,11 +23,11 @@ from pyspark.util import InheritableThread
 
 from sparktpe.errors import SearchError
 from sparktpe.jar import require_jar
-from sparktpe.params import (ALGORITHMS, CrossValidatorParams, TrainValidationSplitParams,
-                             not_allowed)
+from sparktpe.params import (ALGORITHMS, PRUNING_RULES, CrossValidatorParams,
+                             TrainValidationSplitParams, not_allowed)
 from sparktpe.progress import SearchProgress, interactive
 from sparktpe.proposer import HyperoptProposer
-from sparktpe.space import check_space, grid_as_space
+from sparktpe.space import (check_space, grid_as_space, is_param, space_params, stages_in)
 from sparktpe.space_json import space_from_json, space_to_json
 from sparktpe.stages import all_stages, java_stages, owner_of
 
@@ -40,6 +43,8 @@ class _Checks:
             (self.earlyStopRounds, lambda v: v >= 1, "earlyStopRounds must be >= 1"),
             (self.earlyStopTolerance, lambda v: v >= 0, "earlyStopTolerance must be >= 0"),
             (self.searchAlgorithm, lambda v: v in ALGORITHMS, "one of " + ", ".join(ALGORITHMS)),
+            (self.pruning, lambda v: v in PRUNING_RULES, "one of " + ", ".join(PRUNING_RULES)),
+            (self.pruningMinTrials, lambda v: v >= 1, "pruningMinTrials must be >= 1"),
         ]
         if self.hasParam("numFolds"):
             checks.append((self.numFolds, lambda v: v >= 2, "numFolds must be >= 2"))
@@ -72,8 +77,18 @@ class _Checks:
         for param_map in (self.getEstimatorParamMaps() if has_grid else []):
             for param in param_map:
                 owner_of(estimator, param)
-        for param in (self.getSearchSpace() if has_space else {}):
-            owner_of(estimator, param)
+        if has_space:
+            space = self.getSearchSpace()
+            extra = stages_in(space)
+            for key in space:
+                if is_param(key):
+                    owner_of(estimator, key, extra)
+            space_params(self, space, self._tunable_stages())
+
+    def _tunable_stages(self):
+        """The estimator's stages and those a conditional search space brings in."""
+        extra = stages_in(self.getSearchSpace()) if self.isSet(self.searchSpace) else []
+        return all_stages(self.getEstimator()) + [s for e in extra for s in all_stages(e)]
 
 
 class _SparktpeReader(JavaMLReader):
@@ -143,6 +158,17 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
     def setTargetMetric(self, value):
         return self._set_checked(targetMetric=value)
 
+    def setPruning(self, value):
+        return self._set_checked(pruning=value)
+
+    def setPruningMinTrials(self, value):
+        return self._set_checked(pruningMinTrials=value)
+
+    def setInitialTrials(self, value):
+        """Continue an earlier search: ``value`` is a fitted or loaded sparktpe model (or its
+        trials' JSON). Its trials come first; then ``maxEvals`` more run."""
+        return self._set_checked(initialTrials=value)
+
     def _fit(self, dataset):
         self._check_for_fit()
         spark = dataset.sparkSession
@@ -186,7 +212,8 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
             java_tuner.setSearchAlgorithm(algorithm)
         if self.isSet(self.maxEvals):
             java_tuner.setMaxEvals(self.getMaxEvals())
-        for name in ("timeout", "earlyStopRounds", "earlyStopTolerance", "targetMetric"):
+        for name in ("timeout", "earlyStopRounds", "earlyStopTolerance", "targetMetric",
+                     "pruning", "pruningMinTrials", "initialTrials"):
             if self.isSet(getattr(self, name)):
                 setter = getattr(java_tuner, "set" + name[0].upper() + name[1:])
                 setter(self.getOrDefault(name))
@@ -202,9 +229,20 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
                 # fitting: a space with custom scope functions still searches; saving says why not
         proposer = None
         if propose and (algorithm == "tpe" or (algorithm == "random" and self.isSet(self.searchSpace))):
-            space = (self.getSearchSpace() if self.isSet(self.searchSpace)
-                     else grid_as_space(self.getEstimatorParamMaps()))
-            proposer = HyperoptProposer(space, algorithm, self.getMaxEvals(), self.getSeed())
+            if self.isSet(self.searchSpace):
+                space = self.getSearchSpace()
+                params = space_params(self, space, self._tunable_stages())
+                extra = stages_in(space)
+                if extra:  # the JVM resolves proposed stage uids against these
+                    stage_class = sc._jvm.org.apache.spark.ml.PipelineStage
+                    java_extra = sc._gateway.new_array(stage_class, len(extra))
+                    for i, stage in enumerate(extra):
+                        java_extra[i] = stage._to_java()
+                    java_tuner.setCandidateStages(java_extra)
+            else:
+                space, params = grid_as_space(self.getEstimatorParamMaps()), None
+            proposer = HyperoptProposer(space, algorithm, self.getMaxEvals(), self.getSeed(),
+                                        params=params)
             ensure_callback_server_started(sc._gateway)
             java_tuner.setTrialProposer(proposer)
         return java_tuner, proposer
@@ -258,7 +296,8 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
         return outcome["model"]
 
     def _create_model(self, sc, java_model):
-        model = self._model_class._from_java(java_model, self.getEstimator())
+        model = self._model_class._from_java(java_model, self.getEstimator(),
+                                             self._tunable_stages())
         if self.isSet(self.searchSpace):
             model._set(searchSpace=self.getSearchSpace())  # the user's own expressions
         return model
@@ -321,6 +360,22 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
         Relative improvement that resets ``earlyStopRounds``, >= 0.
     targetMetric : float, optional
         Stop as soon as the best metric reaches this value (in the evaluator's direction).
+    pruning : {"none", "median"}, default "none"
+        Fold-level pruning by the median stopping rule (Golovin et al., "Google Vizier: A Service
+        for Black-Box Optimization", KDD 2017; Optuna's ``MedianPruner``): after each fold, a
+        trial whose mean over its evaluated folds is worse than the median of the finished
+        trials' means over the same folds starts no more folds. It is recorded with status
+        "pruned" and its partial metrics, never chosen as best, and TPE sees its partial loss.
+    pruningMinTrials : int, default 5
+        Finished trials needed before any trial is pruned, >= 1.
+    initialTrials : BayesianCrossValidatorModel or str, optional
+        Continue an earlier search (warm start / resume): a fitted or loaded model, or its
+        trials' JSON. Those trials come first in trial order (``avgMetrics``, ``trials``), TPE
+        learns from them (grid search skips their settings, random search continues its
+        sequence) and ``maxEvals`` more trials run; the best of all is refitted. Their metrics
+        compare with new ones only on the same data, folds and evaluator. Raises ``ValueError``
+        from ``fit`` when a trial sets a Param of no stage of the estimator, or was scored on
+        another number of folds.
 
     Raises
     ------
@@ -352,7 +407,9 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
     def __init__(self, *, estimator=None, estimatorParamMaps=None, evaluator=None, numFolds=3,
                  seed=None, parallelism=1, collectSubModels=False, foldCol="",
                  searchAlgorithm=None, maxEvals=None, searchSpace=None, timeout=None,
-                 earlyStopRounds=None, earlyStopTolerance=0.0, targetMetric=None):
+                 earlyStopRounds=None, earlyStopTolerance=0.0, targetMetric=None,
+                 pruning="none", pruningMinTrials=5,
+                 initialTrials=None):
         super().__init__()
         self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
         self._check_values()
@@ -361,7 +418,9 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
     def setParams(self, *, estimator=None, estimatorParamMaps=None, evaluator=None, numFolds=3,
                   seed=None, parallelism=1, collectSubModels=False, foldCol="",
                   searchAlgorithm=None, maxEvals=None, searchSpace=None, timeout=None,
-                 earlyStopRounds=None, earlyStopTolerance=0.0, targetMetric=None):
+                 earlyStopRounds=None, earlyStopTolerance=0.0, targetMetric=None,
+                 pruning="none", pruningMinTrials=5,
+                 initialTrials=None):
         """Sets Params by keyword, as PySpark estimators do."""
         self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
         self._check_values()
@@ -392,9 +451,10 @@ class _TunedModel(Model, _Persistence):
         return self._java_model
 
     @classmethod
-    def _from_java(cls, java_model, estimator=None):
+    def _from_java(cls, java_model, estimator=None, stages=None):
         """The Python model for a JVM one; ``estimator`` supplies the Python Params of the
-        settings (default: the JVM model's estimator, converted)."""
+        settings (default: the JVM model's estimator, converted), ``stages`` every stage a
+        setting may name (default: the estimator's)."""
         from pyspark import SparkContext
         sc = SparkContext._active_spark_context
         if estimator is None:
@@ -404,7 +464,7 @@ class _TunedModel(Model, _Persistence):
         model = cls._new(best, sub_models, java_model)
         model._resetUid(java_model.uid())
         model._set(estimator=estimator, evaluator=JavaParams._from_java(java_model.getEvaluator()))
-        _params_from_java(sc, model, java_model, estimator)
+        _params_from_java(sc, model, java_model, estimator, stages)
         return model
 
     def __init__(self, bestModel, subModels=None, javaModel=None):
@@ -516,7 +576,8 @@ class BayesianTrainValidationSplit(_BayesianTuner, TrainValidationSplitParams):
     def __init__(self, *, estimator=None, estimatorParamMaps=None, evaluator=None, trainRatio=0.75,
                  seed=None, parallelism=1, collectSubModels=False, searchAlgorithm=None,
                  maxEvals=None, searchSpace=None, timeout=None, earlyStopRounds=None,
-                 earlyStopTolerance=0.0, targetMetric=None):
+                 earlyStopTolerance=0.0, targetMetric=None, pruning="none",
+                 pruningMinTrials=5, initialTrials=None):
         super().__init__()
         self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
         self._check_values()
@@ -525,7 +586,8 @@ class BayesianTrainValidationSplit(_BayesianTuner, TrainValidationSplitParams):
     def setParams(self, *, estimator=None, estimatorParamMaps=None, evaluator=None, trainRatio=0.75,
                   seed=None, parallelism=1, collectSubModels=False, searchAlgorithm=None,
                   maxEvals=None, searchSpace=None, timeout=None, earlyStopRounds=None,
-                  earlyStopTolerance=0.0, targetMetric=None):
+                  earlyStopTolerance=0.0, targetMetric=None, pruning="none",
+                 pruningMinTrials=5, initialTrials=None):
         """Sets Params by keyword, as PySpark estimators do."""
         self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
         self._check_values()
@@ -552,32 +614,40 @@ def _sub_models_from_java(java_model):
 
 _SIMPLE = ("numFolds", "foldCol", "trainRatio", "seed", "parallelism", "collectSubModels",
            "searchAlgorithm", "maxEvals", "timeout", "earlyStopRounds", "earlyStopTolerance",
-           "targetMetric")
+           "targetMetric", "pruning", "pruningMinTrials", "initialTrials")
 
 
-def _params_from_java(sc, target, java_obj, estimator):
+def _params_from_java(sc, target, java_obj, estimator, stages=None):
     """Copy the Params set on a JVM tuner or model to its Python twin, with the grid's and the
-    search space's Params resolved against the Python ``estimator``."""
+    search space's Params resolved against the Python ``estimator`` (or ``stages``)."""
+    by_uid = {s.uid: s for s in (stages if stages is not None else all_stages(estimator))}
     for name in _SIMPLE:
         if target.hasParam(name) and java_obj.isSet(java_obj.getParam(name)):
             target._set(**{name: _java2py(sc, java_obj.getOrDefault(java_obj.getParam(name)))})
     if java_obj.isSet(java_obj.getParam("estimatorParamMaps")):
-        target._set(estimatorParamMaps=[_param_map_from_java(sc, estimator, m)
+        target._set(estimatorParamMaps=[_param_map_from_java(sc, by_uid, m)
                                         for m in java_obj.getEstimatorParamMaps()])
     space = java_obj.getPythonSearchSpaceJson()
     if space is not None:
-        stages = {s.uid: s for s in all_stages(estimator)}
-        target._set(searchSpace=space_from_json(space, lambda uid, name: stages[uid].getParam(name)))
+        target._set(searchSpace=space_from_json(space, lambda uid, name: by_uid[uid].getParam(name)))
 
 
-def _param_map_from_java(sc, estimator, java_map):
-    """A JVM ParamMap as a Python one, with the Params of the Python estimator's stages."""
-    stages = {s.uid: s for s in all_stages(estimator)}
+def _param_map_from_java(sc, stages, java_map):
+    """A JVM ParamMap as a Python one, with the Params (and stage values) of the Python
+    ``stages`` (uid -> stage)."""
+    stage_class = sc._jvm.java.lang.Class.forName("org.apache.spark.ml.PipelineStage")
     result = {}
     for pair in java_map.toList():
         java_param = pair.param()
         stage = stages[java_param.parent()]
-        result[stage.getParam(java_param.name())] = _java2py(sc, pair.value())
+        value = pair.value()
+        if isinstance(value, JavaArray) and len(value) > 0 and stage_class.isInstance(value[0]):
+            value = [stages[v.uid()] for v in value]
+        elif isinstance(value, JavaObject) and stage_class.isInstance(value):
+            value = stages[value.uid()]
+        else:
+            value = _java2py(sc, value)
+        result[stage.getParam(java_param.name())] = value
     return result
 
 
