@@ -40,9 +40,10 @@ class BayesianCrossValidatorModel private[sparktpe] (
 
   /**
    * One row per trial: `trialId` (int, 0-based, the index into `avgMetrics`), one column per
-   * tuned Param (named by the Param, or `<stage uid>_<name>` where names clash), `foldMetrics`
-   * (array of double), `metric`, `stdMetric`, `status` ("ok", "failed", "cancelled"), `error`
-   * and `fitSeconds` (wall seconds). Built in the active SparkSession.
+   * tuned Param in (stage uid, name) order (named by the Param, or `<stage uid>_<name>` where
+   * names clash), `foldMetrics` (array of double; NaN for folds not run), `metric`,
+   * `stdMetric`, `status` ("ok", "pruned", "failed", "cancelled"), `error` and `fitSeconds`
+   * (wall seconds). Built in the active SparkSession.
    */
   def trials: DataFrame = TrialsTable.toDataFrame(SparkSession.active, trialResults)
 

@@ -27,7 +27,8 @@ private[sparktpe] object TrialsTable {
   }
 
   def toDataFrame(spark: SparkSession, trials: Seq[TrialResult]): DataFrame = {
-    val params = trials.flatMap(_.settings.map(_._1)).distinct
+    // A ParamMap's order follows hashes of random uids: sort, so the columns never shuffle.
+    val params = trials.flatMap(_.settings.map(_._1)).distinct.sortBy(p => (p.parent, p.name))
     val clashing = params.groupBy(_.name).filter(_._2.size > 1).keySet
     val paramFields = params.map { p =>
       val name = if (clashing(p.name)) s"${p.parent}_${p.name}" else p.name

@@ -91,7 +91,7 @@ class GridSearchSuite extends AnyFunSuite {
     val (lr, grid, _) = setup()
     val model = ours(lr, grid, 2)
     val table = model.trials.orderBy("trialId").collect()
-    assert(model.trials.columns.toSeq == Seq("trialId", "regParam", "elasticNetParam", "foldMetrics",
+    assert(model.trials.columns.toSeq == Seq("trialId", "elasticNetParam", "regParam", "foldMetrics",
       "metric", "stdMetric", "status", "error", "fitSeconds"))
     assert(table.length == grid.length)
     table.zipWithIndex.foreach { case (row, i) =>
