@@ -12,6 +12,12 @@ import sparktpe
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "cluster: starts a Spark standalone cluster on 127.0.0.1 (about 3 minutes); "
+                   "leave out with -m 'not cluster'")
+
+
 @pytest.fixture(scope="session")
 def spark():
     session = (sparktpe.configure(SparkSession.builder)
