@@ -206,7 +206,14 @@ def main():
             bests = " ".join(f"@{n}={fmt(result['best'][str(n)], '.5f')}" for n in checkpoints)
             log(f"[{time.perf_counter() - started:7.0f} s] seed {seed} {name:<12} "
                 f"{result['seconds']:6.1f} s  best {bests}")
+        write_report(args, runs, names, checkpoints, seeds[:i + 1], rows, final=i + 1 == len(seeds))
     spark.stop()
+
+
+def write_report(args, runs, names, checkpoints, seeds, rows, final):
+    """Summarise the seeds finished so far; print the table when ``final``. Written after every
+    seed, so a run cut short still leaves its finished seeds on record (the header says so)."""
+    runs = {name: {s: runs[name][s] for s in seeds} for name in names}
 
     summary = summarise(names, runs, checkpoints, seeds)
     date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
@@ -221,8 +228,11 @@ def main():
         f"trials), seeds {seeds[0]}..{seeds[-1]}",
         f"- pyspark {pyspark.__version__}, hyperopt {hyperopt.__version__}",
     ]
+    if not final:
+        header.append(f"- PARTIAL: {len(seeds)} of {args.seeds} seeds finished so far")
     table = markdown(summary, checkpoints, len(seeds), header)
-    print(table, end="")
+    if final:
+        print(table, end="")
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "adaptive_tpe.md").write_text(table)
