@@ -625,17 +625,17 @@ def _params_from_java(sc, target, java_obj, estimator, stages=None):
         if target.hasParam(name) and java_obj.isSet(java_obj.getParam(name)):
             target._set(**{name: _java2py(sc, java_obj.getOrDefault(java_obj.getParam(name)))})
     if java_obj.isSet(java_obj.getParam("estimatorParamMaps")):
-        target._set(estimatorParamMaps=[_param_map_from_java(sc, by_uid, m)
+        stage_class = sc._jvm.java.lang.Class.forName("org.apache.spark.ml.PipelineStage")
+        target._set(estimatorParamMaps=[_param_map_from_java(sc, by_uid, m, stage_class)
                                         for m in java_obj.getEstimatorParamMaps()])
     space = java_obj.getPythonSearchSpaceJson()
     if space is not None:
         target._set(searchSpace=space_from_json(space, lambda uid, name: by_uid[uid].getParam(name)))
 
 
-def _param_map_from_java(sc, stages, java_map):
-    """A JVM ParamMap as a Python one, with the Params (and stage values) of the Python
-    ``stages`` (uid -> stage)."""
-    stage_class = sc._jvm.java.lang.Class.forName("org.apache.spark.ml.PipelineStage")
+def _param_map_from_java(sc, stages, java_map, stage_class):
+    """A JVM ParamMap as a Python one, with the Params (and stage values, recognised by the JVM
+    ``stage_class``) of the Python ``stages`` (uid -> stage)."""
     result = {}
     for pair in java_map.toList():
         java_param = pair.param()
