@@ -11,8 +11,9 @@ from sparktpe.errors import SearchError
 from sparktpe.space import subspace
 from sparktpe.tuning import (BayesianCrossValidator, BayesianCrossValidatorModel,
                              BayesianTrainValidationSplit, BayesianTrainValidationSplitModel)
+from sparktpe.version import VERSION
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "BayesianCrossValidator",
