@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The project's two entry points (see README):
+# The project's entry points (see README):
 #   project/dev.sh example [args]   build what is needed, then run examples/flights.py
 #   project/dev.sh test             build what is needed, then the Scala suite and pytest
+#   project/dev.sh wheel            build the jar, then dist/spark_tpe-<version>-py3-none-any.whl with it inside
 # The first run makes .venv (pyspark, hyperopt, numpy, test and example extras) and the jar;
 # later runs reuse them (the venv is refreshed only when python/pyproject.toml changes).
 set -euo pipefail
@@ -24,6 +25,21 @@ setup_python() {
   fi
 }
 
+# The jar goes into the wheel as package data: copied to python/sparktpe/jars/ for the build only
+# (python/build_backend.py refuses to build a wheel without it), then removed again.
+build_wheel() {
+  local version jar
+  version="$(sed -n 's/^VERSION = "\(.*\)"$/\1/p' python/sparktpe/version.py)"
+  jar="target/scala-2.13/sparktpe_2.13-$version.jar"
+  [ -f "$jar" ] || { echo "sparktpe: no $jar: is build.sbt's version $version?" >&2; exit 1; }
+  trap 'rm -rf python/sparktpe/jars python/build' EXIT
+  rm -rf python/sparktpe/jars python/build
+  mkdir -p python/sparktpe/jars dist
+  cp "$jar" python/sparktpe/jars/
+  .venv/bin/python -m pip wheel -q --no-deps -w dist ./python
+  echo "sparktpe: built dist/spark_tpe-$version-py3-none-any.whl" >&2
+}
+
 case "${1:-}" in
   example)
     shift
@@ -37,8 +53,13 @@ case "${1:-}" in
     project/sbt package test
     exec .venv/bin/python -m pytest tests "$@"
     ;;
+  wheel)
+    setup_python
+    project/sbt package
+    build_wheel
+    ;;
   *)
-    echo "usage: project/dev.sh example [args] | test [pytest args]" >&2
+    echo "usage: project/dev.sh example [args] | test [pytest args] | wheel" >&2
     exit 2
     ;;
 esac
