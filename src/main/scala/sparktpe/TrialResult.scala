@@ -20,6 +20,10 @@ import org.apache.spark.ml.util.Identifiable
  *                    "failed" (a fit or evaluation threw) or "cancelled"
  * @param error       the first error of a failed trial
  * @param fitSeconds  wall seconds from the trial's proposal to its last fold's end
+ * @param foldStartTimes when each fold's fit and evaluation started, in seconds since the Unix
+ *                    epoch; NaN for folds that did not run; empty when not recorded (trials
+ *                    saved by an earlier version)
+ * @param foldEndTimes when each fold's fit and evaluation ended (same units and NaNs)
  */
 final case class TrialResult(
     trialId: Int,
@@ -30,7 +34,9 @@ final case class TrialResult(
     stdMetric: Double,
     status: String,
     error: Option[String],
-    fitSeconds: Double) {
+    fitSeconds: Double,
+    foldStartTimes: Array[Double] = Array.empty,
+    foldEndTimes: Array[Double] = Array.empty) {
 
   def isOk: Boolean = status == TrialResult.Ok
 

@@ -73,6 +73,10 @@ private[sparktpe] final class TrialScheduler(
   private var bestMetric = Double.NaN
   private var stopReason: Option[String] = None
   private var roundsWithoutImprovement = 0
+  // Epoch seconds with nanoTime's resolution: fold timestamps of cheap fits stay distinct.
+  private val epochAtStart = System.currentTimeMillis() / 1e3
+  private val nanosAtStart = System.nanoTime()
+  private def now(): Double = epochAtStart + (System.nanoTime() - nanosAtStart) / 1e9
 
   initial.foreach { r =>
     val t = new Trial(trials.length, Proposal(r.settings, r.vals), System.nanoTime(), numFolds)
@@ -214,13 +218,17 @@ private[sparktpe] final class TrialScheduler(
   }
 
   private def runOne(trial: Trial, fold: Int): Unit = {
+    val started = now()
     val outcome = try {
       val paramMap = TrialResult.strictParamMap(trial.proposal.settings)
       Right(runFold(FoldTask(trial.id, fold, numFolds, maxEvals, paramMap)))
     } catch {
       case NonFatal(e) => Left(e)
     }
+    val ended = now()
     lock.synchronized {
+      trial.foldStarts(fold) = started
+      trial.foldEnds(fold) = ended
       trial.foldsRunning -= 1
       running -= 1
       outcome match {
@@ -289,7 +297,7 @@ private[sparktpe] final class TrialScheduler(
       else Double.NaN
     val result = TrialResult(t.id, t.proposal.settings, t.proposal.vals, t.foldMetrics.clone(),
       mean, std, status, if (ok) None else t.error.orElse(Some("not finished")),
-      (System.nanoTime() - t.startNanos) / 1e9)
+      (System.nanoTime() - t.startNanos) / 1e9, t.foldStarts.clone(), t.foldEnds.clone())
     t.result = Some(result)
     result
   }
@@ -318,6 +326,8 @@ private[sparktpe] object TrialScheduler {
     val foldMetrics: Array[Double] = Array.fill(numFolds)(Double.NaN)
     val models: Array[Model[_]] = new Array[Model[_]](numFolds)
     val foldDone: Array[Boolean] = new Array[Boolean](numFolds)
+    val foldStarts: Array[Double] = Array.fill(numFolds)(Double.NaN)
+    val foldEnds: Array[Double] = Array.fill(numFolds)(Double.NaN)
     var pruned = false
     var foldsStarted = 0
     var foldsRunning = 0

@@ -26,6 +26,10 @@ private[sparktpe] object TrialsTable {
     case _ => TrialResult.show(p, v)
   }
 
+  /** Fold timestamps, or NaN per fold for trials saved before they were recorded. */
+  private def orUnknown(times: Array[Double], numFolds: Int): Seq[Double] =
+    if (times.isEmpty) Seq.fill(numFolds)(Double.NaN) else times.toSeq
+
   def toDataFrame(spark: SparkSession, trials: Seq[TrialResult]): DataFrame = {
     // A ParamMap's order follows hashes of random uids: sort, so the columns never shuffle.
     val params = trials.flatMap(_.settings.map(_._1)).distinct.sortBy(p => (p.parent, p.name))
@@ -40,11 +44,14 @@ private[sparktpe] object TrialsTable {
       StructField("stdMetric", DoubleType),
       StructField("status", StringType),
       StructField("error", StringType),
-      StructField("fitSeconds", DoubleType)))
+      StructField("fitSeconds", DoubleType),
+      StructField("foldStartTimes", ArrayType(DoubleType, containsNull = false)),
+      StructField("foldEndTimes", ArrayType(DoubleType, containsNull = false))))
     val rows = trials.map { t =>
       val values = t.settings.toMap
       Row.fromSeq(Seq(t.trialId) ++ params.map(p => values.get(p).map(cell(p, _)).orNull) ++
-        Seq(t.foldMetrics.toSeq, t.metric, t.stdMetric, t.status, t.error.orNull, t.fitSeconds))
+        Seq(t.foldMetrics.toSeq, t.metric, t.stdMetric, t.status, t.error.orNull, t.fitSeconds,
+          orUnknown(t.foldStartTimes, t.foldMetrics.length), orUnknown(t.foldEndTimes, t.foldMetrics.length)))
     }
     spark.createDataFrame(rows.asJava, schema) // a local relation: no Spark job
   }

@@ -83,7 +83,9 @@ private[sparktpe] object TunerPersistence {
     JObject("trialId" -> JInt(t.trialId), "settings" -> settingsJson(t.settings),
       "vals" -> parse(t.vals), "foldMetrics" -> JArray(t.foldMetrics.toList.map(num)),
       "metric" -> num(t.metric), "stdMetric" -> num(t.stdMetric), "status" -> JString(t.status),
-      "error" -> t.error.map(JString(_)).getOrElse(JNull), "fitSeconds" -> JDouble(t.fitSeconds))
+      "error" -> t.error.map(JString(_)).getOrElse(JNull), "fitSeconds" -> JDouble(t.fitSeconds),
+      "foldStartTimes" -> JArray(t.foldStartTimes.toList.map(num)),
+      "foldEndTimes" -> JArray(t.foldEndTimes.toList.map(num)))
   })
 
   def trialsFrom(json: JValue, params: EstimatorParams): Seq[TrialResult] = json.children.map { t =>
@@ -91,7 +93,10 @@ private[sparktpe] object TunerPersistence {
     TrialResult((t \ "trialId").extract[Int], settingsFrom(t \ "settings", params),
       compact(render(t \ "vals")), (t \ "foldMetrics").children.map(numFrom).toArray,
       numFrom(t \ "metric"), numFrom(t \ "stdMetric"), (t \ "status").extract[String],
-      (t \ "error").extractOpt[String], numFrom(t \ "fitSeconds"))
+      (t \ "error").extractOpt[String], numFrom(t \ "fitSeconds"),
+      // Absent in trials saved before fold timestamps were recorded.
+      (t \ "foldStartTimes").children.map(numFrom).toArray,
+      (t \ "foldEndTimes").children.map(numFrom).toArray)
   }
 
   private def writable(what: String, stage: Any): MLWritable = stage match {

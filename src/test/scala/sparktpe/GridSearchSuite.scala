@@ -89,10 +89,21 @@ class GridSearchSuite extends AnyFunSuite {
 
   test("the trials DataFrame has one row per trial with the tuned Params and the metrics") {
     val (lr, grid, _) = setup()
+    val before = System.currentTimeMillis() / 1e3
     val model = ours(lr, grid, 2)
+    val after = System.currentTimeMillis() / 1e3
     val table = model.trials.orderBy("trialId").collect()
     assert(model.trials.columns.toSeq == Seq("trialId", "elasticNetParam", "regParam", "foldMetrics",
-      "metric", "stdMetric", "status", "error", "fitSeconds"))
+      "metric", "stdMetric", "status", "error", "fitSeconds", "foldStartTimes", "foldEndTimes"))
+    // Fold timestamps: every fold ran inside the fit, and never more than parallelism (2) at once.
+    val intervals = table.toSeq.flatMap { row =>
+      row.getAs[collection.Seq[Double]]("foldStartTimes").zip(row.getAs[collection.Seq[Double]]("foldEndTimes"))
+    }
+    assert(intervals.size == 3 * grid.length)
+    intervals.foreach { case (s, e) => assert(before <= s && s < e && e <= after, (before, s, e, after)) }
+    val events = intervals.flatMap { case (s, e) => Seq((s, 1), (e, -1)) }.sortBy(ev => (ev._1, ev._2))
+    val inFlight = events.scanLeft(0)(_ + _._2)
+    assert(inFlight.max == 2 && inFlight.last == 0)
     assert(table.length == grid.length)
     table.zipWithIndex.foreach { case (row, i) =>
       assert(row.getAs[Int]("trialId") == i)
@@ -100,7 +111,8 @@ class GridSearchSuite extends AnyFunSuite {
       assert(row.getAs[Double]("metric") == model.avgMetrics(i))
       assert(row.getAs[Seq[Double]]("foldMetrics").sum / 3 == model.avgMetrics(i))
       assert(row.getAs[String]("status") == "ok")
-      assert(row.getAs[Double]("fitSeconds") > 0)
+      assert(row.getAs[Double]("fitSeconds") >= row.getAs[collection.Seq[Double]]("foldEndTimes").max -
+        row.getAs[collection.Seq[Double]]("foldStartTimes").min)
     }
   }
 
