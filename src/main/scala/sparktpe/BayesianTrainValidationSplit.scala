@@ -57,6 +57,8 @@ class BayesianTrainValidationSplit(override val uid: String)
   def setTargetMetric(value: Double): this.type = set(targetMetric, value)
   def setPruning(value: String): this.type = set(pruning, value)
   def setPruningMinTrials(value: Int): this.type = set(pruningMinTrials, value)
+  def setShowProgress(value: Boolean): this.type = set(showProgress, value)
+  def setMlflowLogging(value: Boolean): this.type = set(mlflowLogging, value)
   def setInitialTrials(value: String): this.type = set(initialTrials, value)
   /** Continues the search of `model`: its trials come first, then `maxEvals` more. */
   def setInitialTrials(model: SearchResults): this.type = set(initialTrials, model.trialsJson)

@@ -137,12 +137,32 @@ trait TuningParams extends Params {
    * The Python wrapper's Hyperopt search space as JSON (null if none). The JVM does not read
    * it; it keeps it so that a saved tuner or model carries the space across languages.
    */
+  /**
+   * Draw a progress bar (trials finished / maxEvals, best metric, elapsed seconds) while
+   * fitting. Used by the Python wrapper, which draws it with `tqdm` only when stderr is a
+   * terminal or a notebook runs; the JVM logs one INFO line per finished trial either way.
+   * Default true.
+   */
+  final val showProgress: BooleanParam = new BooleanParam(this, "showProgress",
+    "draw a progress bar while fitting, when interactive (Python wrapper)")
+
+  /**
+   * Log the search to MLflow (Python wrapper): one parent run, one child run per trial.
+   * Unset (default): log when the `mlflow` package is installed and a run is active; true:
+   * always (starting a run if none is active); false: never. The JVM ignores it.
+   */
+  final val mlflowLogging: BooleanParam = new BooleanParam(this, "mlflowLogging",
+    "log the search to MLflow, one child run per trial (Python wrapper); unset: when a run is active")
+
+  def getShowProgress: Boolean = $(showProgress)
+  def getMlflowLogging: Boolean = $(mlflowLogging)
+
   def getPythonSearchSpaceJson: String = pythonSearchSpace
   def setPythonSearchSpaceJson(json: String): this.type = { pythonSearchSpace = json; this }
 
   setDefault(seed -> this.getClass.getName.hashCode.toLong, parallelism -> 1,
     collectSubModels -> false, earlyStopTolerance -> 0.0,
-    pruning -> "none", pruningMinTrials -> 5)
+    pruning -> "none", pruningMinTrials -> 5, showProgress -> true)
 
   def getEstimator: Estimator[_] = $(estimator)
   def getEstimatorParamMaps: Array[ParamMap] = $(estimatorParamMaps)
