@@ -1,6 +1,11 @@
 """The progress bar polls the JVM search and shows trials done / maxEvals and the best metric."""
 
+import fcntl
 import io
+import os
+import struct
+import sys
+import termios
 import threading
 import time
 
@@ -37,3 +42,49 @@ def test_progress_bar_follows_a_running_search(spark, iris):
     # Between trials the bar showed partial counts out of the grid's 4, with a best metric.
     assert any(s.startswith("1/4") or s.startswith("2/4") or s.startswith("3/4") for s in seen), seen
     assert "best=" in screen.getvalue()
+
+
+def _fit_with_stderr_on_a_terminal(monkeypatch, iris, **tuner_params):
+    """Fits a 4-point grid while sys.stderr is a pseudo-terminal; returns what reached it."""
+    lr = LogisticRegression(labelCol="target", maxIter=5)
+    pipeline = Pipeline(stages=[VectorAssembler(inputCols=["petal_length", "petal_width"],
+                                                outputCol="features"), lr])
+    grid = ParamGridBuilder().addGrid(lr.regParam, [0.0, 0.01, 0.1, 1.0]).build()
+    cv = BayesianCrossValidator(estimator=pipeline, estimatorParamMaps=grid, numFolds=2,
+                                evaluator=MulticlassClassificationEvaluator(labelCol="target"),
+                                **tuner_params)
+    reader_fd, writer_fd = os.openpty()
+    # A real terminal has a size; tqdm sizes the bar from it (0 columns would draw nothing).
+    fcntl.ioctl(writer_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    terminal = os.fdopen(writer_fd, "w")
+    screen = []
+    # Drain the terminal while fitting, so a full pty buffer never blocks the bar.
+    drain = threading.Thread(target=lambda: _read_all(reader_fd, screen), daemon=True)
+    drain.start()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    try:
+        cv.fit(iris)
+    finally:
+        monkeypatch.undo()
+        terminal.close()  # the reader then sees end of file
+        drain.join(10)
+        os.close(reader_fd)
+    return b"".join(screen).decode(errors="replace")
+
+
+def _read_all(fd, chunks):
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO once the terminal's writer is closed
+            return
+        if not chunk:
+            return
+        chunks.append(chunk)
+
+
+def test_fit_draws_the_bar_on_a_terminal_and_not_with_show_progress_false(spark, iris, monkeypatch):
+    shown = _fit_with_stderr_on_a_terminal(monkeypatch, iris)
+    # The bar's last state: all 4 grid points done, a best metric and the elapsed time.
+    assert "4/4" in shown and "best=" in shown and "trial" in shown, shown
+    assert _fit_with_stderr_on_a_terminal(monkeypatch, iris, showProgress=False) == ""

@@ -55,12 +55,17 @@ trait SearchEstimator extends TuningParams with Logging {
   /** Cancels every search this instance is running: no new proposals, running jobs cancelled. */
   def cancel(): Unit = running.forEach(_.cancel())
 
+  // The last search's final progress, so a progress bar can draw its end state after `fit`.
+  @transient @volatile private var finalProgress: Option[(Int, Int, Double)] = None
+
   /**
-   * Progress of the running search as JSON `{"finished": n, "total": maxEvals, "best": metric}`
-   * (`best` null until a trial succeeds; all zero when no search runs). For progress bars.
+   * Progress of the running (else the last) search as JSON
+   * `{"finished": n, "total": maxEvals, "best": metric}` (`best` null until a trial succeeds;
+   * all zero before any search). For progress bars.
    */
   def progressJson(): String = {
-    val (finished, total, best) = running.asScala.headOption.map(_.progress).getOrElse((0, 0, Double.NaN))
+    val (finished, total, best) = running.asScala.headOption.map(_.progress).orElse(finalProgress)
+      .getOrElse((0, 0, Double.NaN))
     s"""{"finished": $finished, "total": $total, "best": ${if (best.isNaN) "null" else best.toString}}"""
   }
 
@@ -123,6 +128,7 @@ trait SearchEstimator extends TuningParams with Logging {
         }
         SearchRun(outcome, best, bestModel, if (keepModels) Some(scheduler.subModels) else None)
       } finally {
+        finalProgress = Some(scheduler.progress)
         running.remove(scheduler)
       }
     } finally {
