@@ -109,8 +109,8 @@ def test_params_has_one_panel_per_tuned_param_with_its_values(accuracy_search):
         ok = lines(axes)["ok trial"]
         assert list(ok.get_xdata()) == values
         assert list(ok.get_ydata()) == [r.metric for r in rows]
-        spans = max(values) / min(values) > 100
-        assert axes.get_xscale() == ("log" if spans else "linear"), (name, values)
+        log = max(values) / min(values) > 100 and np.median(values) < max(values) / 10
+        assert axes.get_xscale() == ("log" if log else "linear"), (name, values)
     # regParam is drawn from 1e-4..10: this seed's 6 draws span more than two decades.
     regs = [r.regParam for r in rows]
     assert max(regs) / min(regs) > 100 and figure.axes[1].get_xscale() == "log"
@@ -205,14 +205,21 @@ def test_pruned_trials_are_marked_and_failed_ones_left_out(spark, as_pandas):
     assert "best trial 4" in lines(max_iter) and "best trial 4" not in lines(family)
 
 
-def test_zeros_among_values_spanning_decades_give_a_symlog_axis(spark):
-    schema = "trialId int, regParam double, foldMetrics array<double>, metric double, status string"
-    table = spark.createDataFrame([(0, 0.0, [0.5], 0.5, "ok"), (1, 1e-4, [0.6], 0.6, "ok"),
-                                   (2, 1.0, [0.4], 0.4, "ok")], schema)
-    (panel,) = plot_params(table, larger_is_better=False).axes
-    assert panel.get_xscale() == "symlog"
-    assert panel.xaxis.get_transform().linthresh == 1e-4
-    assert list(lines(panel)["ok trial"].get_xdata()) == [0.0, 1e-4, 1.0]
+def test_log_axes_for_values_spread_over_decades(spark):
+    schema = ("trialId int, regParam double, elasticNetParam double, tol double, "
+              "foldMetrics array<double>, metric double, status string")
+    rows = [(0, 0.0, 0.004, 1e-6), (1, 1e-4, 0.3, 1e-5), (2, 1e-3, 0.5, 1e-4),
+            (3, 1.0, 0.7, 1e-3), (4, 0.01, 0.9, 1e-2)]
+    table = spark.createDataFrame([r + ([0.5],  0.5 + r[0] / 10, "ok") for r in rows], schema)
+    reg, net, tol = plot_params(table, larger_is_better=False).axes
+    # Log-uniform-like values with a zero: log beyond the smallest positive value, linear below.
+    assert reg.get_xscale() == "symlog"
+    assert reg.xaxis.get_transform().linthresh == 1e-4
+    assert list(lines(reg)["ok trial"].get_xdata()) == [0.0, 1e-4, 1e-3, 1.0, 0.01]
+    # Uniform-like values with one tiny draw span 2.4 decades, but most sit high: linear.
+    assert net.get_xscale() == "linear"
+    assert tol.get_xscale() == "log"
+    assert list(lines(tol)["ok trial"].get_ydata()) == [0.5, 0.6, 0.7, 0.8, 0.9]
 
 
 def test_wrong_input_is_refused_naming_the_argument(spark, accuracy_search, tmp_path):

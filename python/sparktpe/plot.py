@@ -26,7 +26,7 @@ _REQUIRED = ("trialId", "metric", "status")
 _PANEL_INCHES = (4.0, 3.2)  # width, height of one Param panel
 _MAX_COLUMNS = 3            # Param panels per row
 _CONVERGENCE_INCHES = (7.0, 4.0)
-_LOG_DECADES = 2            # a numeric axis spanning more than this many decades is logarithmic
+_LOG_DECADES = 2            # a numeric axis may be logarithmic beyond this many decades
 
 
 def _figure_class():
@@ -243,10 +243,14 @@ def _is_numeric(values):
 
 
 def _x_scale(axes, values):
-    """Logarithmic x when the positive values span more than two decades ("symlog", linear
-    up to the smallest positive value, when there are also zeros or negatives)."""
+    """Logarithmic x when the positive values span more than two decades and their median is
+    below a tenth of the largest ("symlog", linear up to the smallest positive value, when
+    there are also zeros or negatives). The median test keeps a uniformly drawn Param with one
+    tiny draw (e.g. 0.004 in [0, 1]) linear; log-uniform draws pass it."""
     positive = [v for v in values if v > 0]
     if len(positive) < 2 or max(positive) <= min(positive) * 10 ** _LOG_DECADES:
+        return
+    if np.median(values) >= max(positive) / 10:
         return
     if len(positive) == len(values):
         axes.set_xscale("log")
@@ -274,7 +278,8 @@ def plot_params(model, larger_is_better=None, *, metric_name=None, params=None):
     """The metric against each tuned Param's value: one panel per Param.
 
     Numeric Params use their values as x, on a logarithmic axis when their positive values
-    span more than two decades ("symlog" if zeros or negatives are present too). Strings,
+    span more than two decades and their median is below a tenth of the largest, as for
+    log-uniform draws ("symlog" if zeros or negatives are present too). Strings,
     booleans and stage choices are categories, sorted by their text. A trial that left a Param
     unset (another branch of a conditional space) is absent from that panel. Ok trials are
     dots, pruned trials crosses at their partial metric, the best trial a star; failed and
