@@ -90,10 +90,17 @@ class TuningParams(Params):
                           "trialsJson); they come first in trial order, the proposer hears them, "
                           "then maxEvals more trials run", typeConverter=trials_json)
 
+    showProgress = Param(Params._dummy(), "showProgress",
+                         "draw a progress bar while fitting, when interactive (Python wrapper)",
+                         typeConverter=TypeConverters.toBoolean)
+    mlflowLogging = Param(Params._dummy(), "mlflowLogging",
+                          "log the search to MLflow, one child run per trial (Python wrapper); "
+                          "unset: when a run is active", typeConverter=TypeConverters.toBoolean)
+
     def __init__(self):
         super().__init__()
         self._setDefault(parallelism=1, collectSubModels=False, earlyStopTolerance=0.0,
-                         pruning="none", pruningMinTrials=5,
+                         pruning="none", pruningMinTrials=5, showProgress=True,
                          seed=java_string_hash("sparktpe." + type(self).__name__))
 
     def getEstimator(self):
@@ -137,6 +144,13 @@ class TuningParams(Params):
 
     def getInitialTrials(self):
         return self.getOrDefault(self.initialTrials)
+
+    def getShowProgress(self):
+        return self.getOrDefault(self.showProgress)
+
+    def getMlflowLogging(self):
+        """The ``mlflowLogging`` Param; raises KeyError when unset (then: log when a run is active)."""
+        return self.getOrDefault(self.mlflowLogging)
 
     def getSearchAlgorithm(self):
         """The algorithm in force: the set value, else "tpe" with a searchSpace, else "grid"."""

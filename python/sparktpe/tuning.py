@@ -26,6 +26,7 @@ from sparktpe.jar import require_jar
 from sparktpe.params import (ALGORITHMS, PRUNING_RULES, CrossValidatorParams,
                              TrainValidationSplitParams, not_allowed)
 from sparktpe.progress import SearchProgress, interactive
+from sparktpe.tracking import logged_search
 from sparktpe.proposer import HyperoptProposer
 from sparktpe.space import (check_space, grid_as_space, is_param, space_params, stages_in)
 from sparktpe.space_json import space_from_json, space_to_json
@@ -169,15 +170,26 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
         trials' JSON). Its trials come first; then ``maxEvals`` more run."""
         return self._set_checked(initialTrials=value)
 
+    def setShowProgress(self, value):
+        return self._set_checked(showProgress=value)
+
+    def setMlflowLogging(self, value):
+        return self._set_checked(mlflowLogging=value)
+
     def _fit(self, dataset):
         self._check_for_fit()
         spark = dataset.sparkSession
         require_jar(spark)
         sc = spark.sparkContext
-        java_tuner, proposer = self._to_java_for_fit(sc)
-        java_model = self._run_cancellable(java_tuner, dataset._jdf, proposer)
-        java_tuner.setTrialProposer(None)  # lets py4j release the Python proposer
-        return self._create_model(sc, java_model)
+        # Decides whether to log to MLflow (and opens the search's run) before any Spark job.
+        with logged_search(self) as search_log:
+            java_tuner, proposer = self._to_java_for_fit(sc)
+            java_model = self._run_cancellable(java_tuner, dataset._jdf, proposer)
+            java_tuner.setTrialProposer(None)  # lets py4j release the Python proposer
+            model = self._create_model(sc, java_model)
+            if search_log is not None:
+                search_log.finished(model)
+            return model
 
     def _to_java(self):
         """The JVM tuner with this one's Params (its search space as JSON, for saving)."""
@@ -213,7 +225,8 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
         if self.isSet(self.maxEvals):
             java_tuner.setMaxEvals(self.getMaxEvals())
         for name in ("timeout", "earlyStopRounds", "earlyStopTolerance", "targetMetric",
-                     "pruning", "pruningMinTrials", "initialTrials"):
+                     "pruning", "pruningMinTrials", "initialTrials", "showProgress",
+                     "mlflowLogging"):
             if self.isSet(getattr(self, name)):
                 setter = getattr(java_tuner, "set" + name[0].upper() + name[1:])
                 setter(self.getOrDefault(name))
@@ -274,7 +287,7 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
                 done.set()
 
         InheritableThread(target=work, name="sparktpe-fit", daemon=True).start()
-        progress = SearchProgress(java_tuner) if interactive() else None
+        progress = SearchProgress(java_tuner) if self.getShowProgress() and interactive() else None
         try:
             while not done.wait(0.5):
                 if progress is not None:
@@ -285,6 +298,7 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
             raise
         finally:
             if progress is not None:
+                progress.update()  # the end state: every finished trial and the best metric
                 progress.close()
         if "error" in outcome:
             error = outcome["error"]
@@ -376,6 +390,15 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
         compare with new ones only on the same data, folds and evaluator. Raises ``ValueError``
         from ``fit`` when a trial sets a Param of no stage of the estimator, or was scored on
         another number of folds.
+    showProgress : bool, default True
+        Draw a ``tqdm`` progress bar during ``fit`` (trials finished / ``maxEvals``, best metric,
+        elapsed seconds; a widget in Jupyter), only when stderr is a terminal or a notebook
+        runs. False: never. The JVM logs one INFO line per finished trial either way.
+    mlflowLogging : bool, optional
+        Log the search to MLflow: a parent run with the tuner's Params, the best metric and
+        model and the trials table, and one child run per trial (Params, per-fold and mean
+        metric, status, seconds). Unset: log when ``mlflow`` is installed and a run is active;
+        True: always (starting a run if none is active; needs ``mlflow``); False: never.
 
     Raises
     ------
@@ -409,7 +432,7 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
                  searchAlgorithm=None, maxEvals=None, searchSpace=None, timeout=None,
                  earlyStopRounds=None, earlyStopTolerance=0.0, targetMetric=None,
                  pruning="none", pruningMinTrials=5,
-                 initialTrials=None):
+                 initialTrials=None, showProgress=True, mlflowLogging=None):
         super().__init__()
         self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
         self._check_values()
@@ -420,7 +443,7 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
                   searchAlgorithm=None, maxEvals=None, searchSpace=None, timeout=None,
                  earlyStopRounds=None, earlyStopTolerance=0.0, targetMetric=None,
                  pruning="none", pruningMinTrials=5,
-                 initialTrials=None):
+                 initialTrials=None, showProgress=True, mlflowLogging=None):
         """Sets Params by keyword, as PySpark estimators do."""
         self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
         self._check_values()
@@ -577,7 +600,7 @@ class BayesianTrainValidationSplit(_BayesianTuner, TrainValidationSplitParams):
                  seed=None, parallelism=1, collectSubModels=False, searchAlgorithm=None,
                  maxEvals=None, searchSpace=None, timeout=None, earlyStopRounds=None,
                  earlyStopTolerance=0.0, targetMetric=None, pruning="none",
-                 pruningMinTrials=5, initialTrials=None):
+                 pruningMinTrials=5, initialTrials=None, showProgress=True, mlflowLogging=None):
         super().__init__()
         self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
         self._check_values()
@@ -587,7 +610,7 @@ class BayesianTrainValidationSplit(_BayesianTuner, TrainValidationSplitParams):
                   seed=None, parallelism=1, collectSubModels=False, searchAlgorithm=None,
                   maxEvals=None, searchSpace=None, timeout=None, earlyStopRounds=None,
                   earlyStopTolerance=0.0, targetMetric=None, pruning="none",
-                 pruningMinTrials=5, initialTrials=None):
+                 pruningMinTrials=5, initialTrials=None, showProgress=True, mlflowLogging=None):
         """Sets Params by keyword, as PySpark estimators do."""
         self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
         self._check_values()
@@ -614,7 +637,8 @@ def _sub_models_from_java(java_model):
 
 _SIMPLE = ("numFolds", "foldCol", "trainRatio", "seed", "parallelism", "collectSubModels",
            "searchAlgorithm", "maxEvals", "timeout", "earlyStopRounds", "earlyStopTolerance",
-           "targetMetric", "pruning", "pruningMinTrials", "initialTrials")
+           "targetMetric", "pruning", "pruningMinTrials", "initialTrials", "showProgress",
+           "mlflowLogging")
 
 
 def _params_from_java(sc, target, java_obj, estimator, stages=None):
