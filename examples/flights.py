@@ -8,7 +8,8 @@ data, the same 3 folds (a fixed `fold` column) and the same fit budget:
 2. sparktpe's BayesianCrossValidator on the same grid (its avgMetrics must equal Spark's),
 3. sparktpe with Hyperopt TPE over a continuous space, 12 trials.
 
-Run with `project/dev.sh example` (options: --fraction, --max-evals, --parallelism, --seed).
+Run with `project/dev.sh example` (options: --fraction, --max-evals, --parallelism, --seed,
+--plots). At the end the TPE search's convergence and per-Param plots are saved as PNGs.
 """
 
 import argparse
@@ -27,9 +28,11 @@ from pyspark.sql import SparkSession
 
 import sparktpe
 from sparktpe import BayesianCrossValidator
+from sparktpe.plot import save_plots
 
 NUMERIC = ["month", "hour", "distance", "dep_delay"]
 CATEGORICAL = ["carrier", "origin"]
+PLOTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "plots")
 
 
 def parse_args():
@@ -40,6 +43,9 @@ def parse_args():
                         help="trials for TPE; the grid has 12 points (default 12)")
     parser.add_argument("--parallelism", type=int, default=2, help="fits in flight (default 2)")
     parser.add_argument("--seed", type=int, default=2013)
+    parser.add_argument("--plots", metavar="DIR", default=PLOTS,
+                        help="where to save the TPE search's convergence.png and params.png "
+                             "(default examples/plots; '' to skip)")
     return parser.parse_args()
 
 
@@ -139,6 +145,9 @@ def main():
     print("\nTPE trials (first 8):")
     (tpe_cv.trials.select("trialId", "regParam", "elasticNetParam", "metric", "status", "fitSeconds")
      .orderBy("trialId").show(8, truncate=False))
+    if args.plots:
+        for path in save_plots(tpe_cv, args.plots):
+            print(f"TPE search plot: {path}")
     spark.stop()
 
 
