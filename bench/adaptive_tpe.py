@@ -41,7 +41,6 @@ bench/results/adaptive_tpe.{json,md}):
 """
 
 import argparse
-import contextlib
 import datetime
 import json
 import os
@@ -51,19 +50,13 @@ import time
 from pathlib import Path
 
 import hyperopt
-import numpy as np
 import pyspark
-from hyperopt import hp
-from pyspark.ml.evaluation import BinaryClassificationEvaluator
 
+import flights_data
+from flights_data import DATA_SEED, ROOT  # every seed tunes the same sample
 from sparktpe import BayesianCrossValidator
 from sparktpe.proposer import tpe_startup_trials
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "examples"))
-import flights as example  # noqa: E402  (examples/ is not a package)
-
-DATA_SEED = 2013  # the example's default: every seed tunes the same sample
 REFERENCE = "TPE p=1"
 
 
@@ -169,14 +162,11 @@ def main():
     checkpoints = sorted({args.max_evals // 4, args.max_evals // 2, args.max_evals})
     seeds = list(range(1, args.seeds + 1))
 
-    spark = example.start_spark()
-    with contextlib.redirect_stdout(sys.stderr):  # stdout is for the table only
-        data = example.load_flights(spark, args.fraction, DATA_SEED)
-    rows = data.count()  # also materialises the cache before any timing
-    estimator, lr = example.pipeline()
-    evaluator = BinaryClassificationEvaluator(metricName="areaUnderROC")
-    space = {lr.regParam: hp.loguniform("regParam", np.log(1e-5), np.log(1.0)),
-             lr.elasticNetParam: hp.uniform("elasticNetParam", 0.0, 1.0)}
+    spark = flights_data.start_spark()
+    data, rows = flights_data.load(spark, args.fraction)  # cached and counted before any timing
+    estimator, lr = flights_data.pipeline()
+    evaluator = flights_data.evaluator()
+    space = flights_data.search_space(lr)
 
     def tuner(algorithm, parallelism, seed, max_evals=args.max_evals, pruning="none"):
         return BayesianCrossValidator(
