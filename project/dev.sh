@@ -2,6 +2,7 @@
 # The project's entry points (see README):
 #   project/dev.sh example [args]   build what is needed, then run examples/flights.py
 #   project/dev.sh test             build what is needed, then the Scala suite and pytest
+#   project/dev.sh bench [args]     build what is needed, then bench/run_all.py (results in bench/results/)
 #   project/dev.sh wheel            build the jar, then dist/spark_tpe-<version>-py3-none-any.whl with it inside
 # The first run makes .venv (pyspark, hyperopt, numpy, test and example extras) and the jar;
 # later runs reuse them (the venv is refreshed only when python/pyproject.toml changes).
@@ -53,13 +54,19 @@ case "${1:-}" in
     project/sbt package test
     exec .venv/bin/python -m pytest tests "$@"
     ;;
+  bench)
+    shift
+    setup_python
+    project/sbt package
+    exec .venv/bin/python bench/run_all.py "$@"
+    ;;
   wheel)
     setup_python
     project/sbt package
     build_wheel
     ;;
   *)
-    echo "usage: project/dev.sh example [args] | test [pytest args] | wheel" >&2
+    echo "usage: project/dev.sh example [args] | test [pytest args] | bench [args] | wheel" >&2
     exit 2
     ;;
 esac
