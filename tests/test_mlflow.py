@@ -101,6 +101,7 @@ def test_a_search_under_an_active_run_logs_a_child_run_per_trial(spark, iris, st
     assert params["best_regParam"] == str(best["regParam"])
     assert (parent.data.metrics["trials_ok"], parent.data.metrics["trials_failed"]) == (3, 0)
     assert parent.data.tags["stopReason"] == model.stopReason
+    assert parent.data.tags["bestTrialId"] == str(model.bestTrialId) == str(best["trialId"])
     assert model.bestModel.stages[-1].getRegParam() == float(params["best_regParam"])
 
     trial_runs = by_trial(children(runs, parent))

@@ -145,7 +145,6 @@ class SearchLog:
         evaluator = tuner.getEvaluator()
         self.metric_name = (evaluator.getMetricName() if hasattr(evaluator, "getMetricName")
                             else "metric")
-        self.larger_is_better = evaluator.isLargerBetter()
 
     def started(self):
         """Logs the tuner's Params on the parent run (before the search)."""
@@ -192,24 +191,15 @@ class SearchLog:
         counts = {s: sum(r["status"] == s for r in rows) for s in _STATUSES}
         metrics = [Metric(f"trials_{s}", n, now, 0) for s, n in counts.items()]
         tags = [RunTag("stopReason", str(model.stopReason)[:_MAX_TAG_CHARS])]
-        params = []
-        best = self._best(rows)
-        if best is not None:
-            metrics.append(Metric(self.metric_name, best["metric"], now, 0))
-            tags.append(RunTag("bestTrialId", str(best["trialId"])))
-            params = [Param(f"best_{k}", str(v)) for k, v in best.items()
-                      if k not in _RESULT_COLUMNS and v is not None]
+        # A fitted model always has a best trial (else fit raised); the JVM chose it.
+        best = next(r for r in rows if r["trialId"] == model.bestTrialId)
+        metrics.append(Metric(self.metric_name, best["metric"], now, 0))
+        tags.append(RunTag("bestTrialId", str(best["trialId"])))
+        params = [Param(f"best_{k}", str(v)) for k, v in best.items()
+                  if k not in _RESULT_COLUMNS and v is not None]
         self.client.log_batch(self.run_id, metrics=metrics, params=params, tags=tags)
         self.client.log_dict(self.run_id, [_json_safe(r) for r in rows], "trials.json")
         self._log_best_model(model.bestModel)
-
-    def _best(self, rows):
-        """The best "ok" trial, first of equals, as the JVM chooses it."""
-        ok = [r for r in rows if r["status"] == "ok" and not _missing(r["metric"])]
-        if not ok:
-            return None
-        pick = max if self.larger_is_better else min
-        return pick(ok, key=lambda r: r["metric"])
 
     @staticmethod
     def _log_best_model(best_model):

@@ -507,6 +507,11 @@ class _TunedModel(Model, _Persistence):
         """Why the search stopped, e.g. "maxEvals (40) reached"."""
         return self._java_model.stopReason()
 
+    @property
+    def bestTrialId(self):
+        """int: ``trialId`` of the best trial, the one ``bestModel`` was refitted from."""
+        return self._java_model.bestTrialId()
+
     def _transform(self, dataset):
         return self.bestModel.transform(dataset)
 

@@ -120,7 +120,7 @@ trait SearchEstimator extends TuningParams with Logging {
       running.add(scheduler)
       try {
         val outcome = scheduler.run()
-        val best = SearchEstimator.bestTrial(outcome, eval.isLargerBetter)
+        val best = SearchEstimator.bestTrial(outcome.trials, outcome.stopReason, eval.isLargerBetter)
         logInfo(s"$uid: ${outcome.trials.size} trials, stopped because ${outcome.stopReason}; " +
           s"best trial ${best.trialId + 1} metric ${best.metric}")
         val bestModel = SparkJobs.withJobGroup(sc, group, s"sparktpe refit best trial ${best.trialId + 1}") {
@@ -166,12 +166,12 @@ object SearchEstimator {
    * The best successful trial (first of equals, as Spark's tuners pick).
    * @throws SearchException when no trial succeeded, with the first trial's error
    */
-  private[sparktpe] def bestTrial(outcome: SearchOutcome, largerIsBetter: Boolean): TrialResult = {
-    val trials = outcome.trials
+  private[sparktpe] def bestTrial(
+      trials: Seq[TrialResult], stopReason: String, largerIsBetter: Boolean): TrialResult = {
     val ok = trials.filter(t => t.isOk && !t.metric.isNaN)
     if (ok.isEmpty) {
       val first = trials.find(_.status == TrialResult.Failed).flatMap(_.error)
-        .getOrElse(s"none failed; the search stopped because ${outcome.stopReason}")
+        .getOrElse(s"none failed; the search stopped because $stopReason")
       throw new SearchException(
         s"no trial succeeded (${trials.size} trials, none with a metric); first error: $first",
         null, trials)

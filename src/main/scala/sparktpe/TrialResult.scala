@@ -69,8 +69,15 @@ object TrialResult {
 }
 
 /** A fitted tuner model's trials, in trial order; what `initialTrials` continues from. */
-trait SearchResults {
+trait SearchResults { self: TuningParams =>
   def trialResults: Seq[TrialResult]
+
+  /** Why the search stopped, e.g. "maxEvals (40) reached". */
+  def stopReason: String
+
+  /** The `trialId` of the best trial, the one `bestModel` was refitted from (first of equals). */
+  def bestTrialId: Int =
+    SearchEstimator.bestTrial(trialResults, stopReason, getEvaluator.isLargerBetter).trialId
 
   /** The trials as JSON, for `setInitialTrials` (the format models are saved with). */
   def trialsJson: String = {

@@ -105,6 +105,7 @@ class GridSearchSuite extends AnyFunSuite {
     val inFlight = events.scanLeft(0)(_ + _._2)
     assert(inFlight.max == 2 && inFlight.last == 0)
     assert(table.length == grid.length)
+    assert(model.bestTrialId == model.avgMetrics.indexOf(model.avgMetrics.max))  // AUC: larger wins
     table.zipWithIndex.foreach { case (row, i) =>
       assert(row.getAs[Int]("trialId") == i)
       assert(row.getAs[Double]("regParam") == grid(i).get(lr.regParam).get)
