@@ -21,4 +21,13 @@ package sparktpe
  */
 trait TrialProposer {
   def propose(requestJson: String): String
+
+  /**
+   * One setting drawn from the proposer's search space, as a response of [[propose]] would carry
+   * it (`{"params": [...], "vals": {...}}`), without changing the proposer's state. Called once
+   * before any Spark job, so that `fit` can check the estimator's schema with a setting applied
+   * (as Spark's tuners check it with each grid setting): a Param with no default, such as
+   * `PCA.k`, may be set only by the search. Return `{"params": []}` if there is nothing to draw.
+   */
+  def example(): String
 }

@@ -361,23 +361,3 @@ private[sparktpe] object TrialScheduler {
     if (root eq e) top else s"$top (caused by ${root.getClass.getName}: ${root.getMessage})"
   }
 }
-
-/**
- * The search could not finish: the proposer failed or the search was cancelled. `trials` holds
- * every trial in trial order, finished ones with their metrics, so no finished work is lost.
- */
-class SearchException(message: String, cause: Throwable, val trials: Seq[TrialResult])
-  extends RuntimeException(message, cause) {
-  /** Trials that finished with a metric. */
-  def finishedTrials: Seq[TrialResult] = trials.filter(_.isOk)
-
-  /** The trials as a JSON array of {trialId, status, metric, error}, for the Python wrapper. */
-  def trialsJson: String = {
-    import org.json4s._
-    import org.json4s.jackson.JsonMethods.{compact, render}
-    compact(render(JArray(trials.toList.map(t => JObject(
-      "trialId" -> JInt(t.trialId), "status" -> JString(t.status),
-      "metric" -> (if (t.metric.isNaN) JNull else JDouble(t.metric)),
-      "error" -> t.error.map(JString(_)).getOrElse(JNull))))))
-  }
-}
