@@ -161,6 +161,10 @@ class HyperoptProposer:
             recorded["sparktpe_fallback"] = "random"
         return {"params": settings, "vals": recorded}
 
+    def example(self):
+        """The JVM's schema-check call (see ``sparktpe.TrialProposer.example``): no setting yet."""
+        return json.dumps({"params": []})
+
     class Java:
         implements = ["sparktpe.TrialProposer"]
 

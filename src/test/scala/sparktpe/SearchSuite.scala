@@ -70,6 +70,7 @@ class SearchSuite extends AnyFunSuite {
         case null => null
       }
     }
+    def example(): String = """{"params": []}"""
   }
 
   test("an external proposer drives the search and hears each finished trial's loss") {
