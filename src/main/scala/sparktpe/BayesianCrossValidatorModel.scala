@@ -11,7 +11,7 @@ import org.apache.spark.sql.types.StructType
  * input, and every trial's metrics. `transform` goes through `bestModel`.
  *
  * `avgMetrics(i)`, `stdMetrics(i)` and `getEstimatorParamMaps(i)` describe trial `i` in trial
- * order (grid order in grid mode). Failed or cancelled trials have NaN metrics.
+ * order (grid order in grid mode). Pruned, failed or cancelled trials have NaN metrics.
  *
  * @param trialResults every trial, in trial order
  * @param stopReason   why the search stopped, e.g. "maxEvals (40) reached"
@@ -25,11 +25,15 @@ class BayesianCrossValidatorModel private[sparktpe] (
   extends Model[BayesianCrossValidatorModel] with BayesianCrossValidatorParams with MLWritable
     with SearchResults {
 
-  /** Mean metric over folds of each trial, in trial order (NaN where a trial failed). */
-  val avgMetrics: Array[Double] = trialResults.map(_.metric).toArray
+  /**
+   * Mean metric over folds of each trial, in trial order; NaN for a trial that did not finish
+   * all its folds ("pruned", "failed", "cancelled"), so `argmax(avgMetrics)` (or argmin) never
+   * picks one. A pruned trial's partial mean stays in `trials.metric` and `trialResults`.
+   */
+  val avgMetrics: Array[Double] = TrialResult.completeOnly(trialResults, _.metric)
 
-  /** Population standard deviation over folds of each trial's metric, in trial order. */
-  val stdMetrics: Array[Double] = trialResults.map(_.stdMetric).toArray
+  /** Population standard deviation over folds of each trial's metric, in trial order (NaN as above). */
+  val stdMetrics: Array[Double] = TrialResult.completeOnly(trialResults, _.stdMetric)
 
   /** True when `collectSubModels` was set for the fit. */
   def hasSubModels: Boolean = subModelsOption.isDefined
@@ -55,14 +59,16 @@ class BayesianCrossValidatorModel private[sparktpe] (
   override def transformSchema(schema: StructType): StructType = bestModel.transformSchema(schema)
 
   /**
-   * Saves Params, estimator, evaluator, `bestModel`, trials and stop reason; with
-   * `write.option("persistSubModels", "true")` also every sub-model.
+   * Saves Params, estimator, evaluator, `bestModel`, trials and stop reason, and every sub-model
+   * unless `write.option("persistSubModels", "false")` (the default is "true" when the model has
+   * sub-models, as for Spark's `CrossValidatorModel`; see `TunedModelWriter` for the errors).
    */
   override def write: MLWriter = new TunedModelWriter(this, bestModel, trialResults, stopReason, subModelsOption)
 
+  /** A copy with `extra` applied to `bestModel`; sub-models are copied too, as Spark copies them. */
   override def copy(extra: ParamMap): BayesianCrossValidatorModel = {
     val copied = new BayesianCrossValidatorModel(uid, bestModel.copy(extra).asInstanceOf[Model[_]],
-      trialResults, stopReason, subModelsOption.map(_.map(_.clone())))
+      trialResults, stopReason, subModelsOption.map(_.map(TrialResult.copyModels)))
     copyValues(copied, extra).setParent(parent)
   }
 }

@@ -2,7 +2,9 @@
 // use Spark's own metadata format and stage folders.
 package org.apache.spark.ml.sparktpe
 
-import org.apache.spark.ml.param.Params
+import scala.collection.mutable
+
+import org.apache.spark.ml.param.{Param, ParamMap, Params}
 import org.apache.spark.ml.util.{DefaultParamsReader, DefaultParamsWriter}
 import org.apache.spark.sql.SparkSession
 import org.json4s.{JObject, JValue}
@@ -23,4 +25,11 @@ object SparkMLBridge {
   /** Loads any saved Spark ML stage (its class is read from its metadata). */
   def loadStage[T](path: String, spark: SparkSession): T =
     DefaultParamsReader.loadParamsInstance[T](path, spark)
+
+  /**
+   * A ParamMap of `pairs` without validating the values (ParamMap's public builders validate
+   * each one), so a model can record a trial that ran with an invalid value and failed on it.
+   */
+  def unvalidatedParamMap(pairs: Seq[(Param[Any], Any)]): ParamMap =
+    new ParamMap(mutable.Map(pairs: _*))
 }

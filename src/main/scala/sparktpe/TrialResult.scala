@@ -4,6 +4,7 @@ import scala.util.Try
 
 import org.apache.spark.ml.Model
 import org.apache.spark.ml.param.{Param, ParamMap, ParamPair}
+import org.apache.spark.ml.sparktpe.SparkMLBridge
 import org.apache.spark.ml.util.Identifiable
 
 /**
@@ -40,9 +41,13 @@ final case class TrialResult(
 
   def isOk: Boolean = status == TrialResult.Ok
 
-  /** The settings as a ParamMap, leaving out values that fail their Param's validation. */
-  def paramMap: ParamMap =
-    ParamMap(settings.flatMap { case (p, v) => Try(ParamPair(p, v)).toOption }: _*)
+  /**
+   * The settings as a ParamMap, exactly as proposed: a value that fails its Param's validation
+   * (a proposer's `regParam = -1`) stays in, so the map shows what the trial ran with (and
+   * failed on), not a default that never ran. Read such a map with `get`/`apply`; its `toSeq`
+   * throws, since Spark's `ParamPair` validates each value.
+   */
+  def paramMap: ParamMap = SparkMLBridge.unvalidatedParamMap(settings)
 }
 
 object TrialResult {
@@ -50,6 +55,17 @@ object TrialResult {
   val Failed = "failed"
   val Cancelled = "cancelled"
   val Pruned = "pruned"
+
+  /**
+   * `value` of each trial that finished all its folds ("ok"), NaN for the others: what
+   * `avgMetrics` shows, so that Spark users' `argmax(avgMetrics)` only sees complete trials.
+   */
+  private[sparktpe] def completeOnly(trials: Seq[TrialResult], value: TrialResult => Double): Array[Double] =
+    trials.map(t => if (t.isOk) value(t) else Double.NaN).toArray
+
+  /** Copies of fitted models, as Spark's tuner models copy their sub-models; null stays null. */
+  private[sparktpe] def copyModels(models: Array[Model[_]]): Array[Model[_]] =
+    models.map(m => if (m == null) null else m.copy(ParamMap.empty).asInstanceOf[Model[_]])
 
   /** A setting's identity: which Params (by stage uid and name) take which (JSON) values. */
   private[sparktpe] def settingsKey(settings: Seq[(Param[Any], Any)]): Set[(String, String, String)] =
@@ -62,6 +78,14 @@ object TrialResult {
     case stage: Identifiable => stage.uid
     case _ => Try(p.jsonEncode(v)).getOrElse(String.valueOf(v))
   }
+
+  /**
+   * A ParamMap's (Param, value) entries, also when a value is invalid: `toSeq` if it can
+   * (it validates), else every Param of `known` the map holds.
+   */
+  private[sparktpe] def entries(m: ParamMap, known: Iterable[Param[Any]]): Seq[(Param[Any], Any)] =
+    Try(m.toSeq.map(pp => (pp.param.asInstanceOf[Param[Any]], pp.value: Any))).getOrElse(
+      known.toSeq.flatMap(p => m.get(p).map(v => (p, v))))
 
   /** The settings as a ParamMap; throws IllegalArgumentException if a value is invalid. */
   private[sparktpe] def strictParamMap(settings: Seq[(Param[Any], Any)]): ParamMap =
