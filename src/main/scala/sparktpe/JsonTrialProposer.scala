@@ -36,19 +36,25 @@ private[sparktpe] final class JsonTrialProposer(
     decode(trialId, json, response)
   }
 
-  /** A Param value: stages (alternatives of `pipeline.stages`) come as uids, the rest as the
-   * Param's own JSON. */
-  private def decodeValue(param: Param[Any], value: JValue): Any = value match {
-    case JObject(List(("stageUids", JArray(uids)))) =>
-      uids.map { case JString(u) => params.stage(u); case other => params.stage(compact(render(other))) }
-        .toArray[org.apache.spark.ml.PipelineStage]
-    case JObject(List(("stageUid", JString(u)))) => params.stage(u)
-    case _ => param.jsonDecode(compact(render(value)))
+  /**
+   * The external proposer's `example()`: one setting drawn from its space, decoded as a
+   * proposal is (strictly); `{"params": []}` (or `{"exhausted": true}`) means no setting.
+   * Call it on [[ProposerThread]], as every proposer call.
+   */
+  def example(): Seq[(Param[Any], Any)] = {
+    val response = external.example()
+    if (response == null) throw new IllegalStateException("proposer returned null for example()")
+    val json = try parse(response) catch {
+      case NonFatal(e) => throw new IllegalStateException(
+        s"proposer returned malformed JSON for example(): ${response.take(200)}", e)
+    }
+    decode(-1, json, response).map(_.settings).getOrElse(Nil)
   }
 
   private def decode(trialId: Int, json: JValue, raw: String): Option[Proposal] = {
+    val what = if (trialId < 0) "example()" else s"trial $trialId"
     def malformed(why: String) = new IllegalStateException(
-      s"proposer response for trial $trialId $why: ${raw.take(200)}")
+      s"proposer response for $what $why: ${raw.take(200)}")
     json match {
       case JObject(fields) if fields.toMap.get("exhausted").contains(JBool(true)) => None
       case JObject(fields) =>
@@ -62,7 +68,7 @@ private[sparktpe] final class JsonTrialProposer(
             (m.get("parent"), m.get("name"), m.get("value")) match {
               case (Some(JString(parent)), Some(JString(name)), Some(value)) =>
                 val param = params.lookup(parent, name)
-                (param, decodeValue(param, value))
+                (param, TunerPersistence.decodeValue(param, value, params))
               case _ => throw malformed("has a param without parent, name and value")
             }
           case _ => throw malformed("has a param that is not an object")

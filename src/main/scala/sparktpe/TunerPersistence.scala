@@ -1,7 +1,9 @@
 package sparktpe
 
+import scala.collection.mutable
+
 import org.apache.hadoop.fs.Path
-import org.apache.spark.ml.{Estimator, Model}
+import org.apache.spark.ml.{Estimator, Model, PipelineStage}
 import org.apache.spark.ml.evaluation.Evaluator
 import org.apache.spark.ml.param._
 import org.apache.spark.ml.sparktpe.SparkMLBridge
@@ -11,14 +13,39 @@ import org.json4s._
 import org.json4s.jackson.JsonMethods.{compact, parse, render}
 
 /**
- * Save and load for the tuners and their models: Spark's metadata JSON plus Spark's own stage
- * folders (`estimator/`, `evaluator/`, `bestModel/`, `subModels/fold<f>/trial<t>/`). Settings
- * are stored with each Param's own JSON encoding, so loading runs no user code. A Python
- * (Hyperopt) search space is stored as the JSON the Python side gives; see
- * `python/sparktpe/space_json.py`.
+ * Save and load for the tuners and their models, in Spark's own format: `metadata/` (Spark's
+ * metadata JSON, written by `DefaultParamsWriter`) plus Spark's own stage folders. Loading runs
+ * no user code: settings are stored with each Param's own JSON encoding, stages with their own
+ * writers. The layout under the saved path:
+ *
+ *  - `metadata/`: `class`, `uid`, `sparkVersion`, `paramMap` (the tuner's simple Params with
+ *    their JSON; `estimatorParamMaps` and `searchSpace` as below), and for models `trials`
+ *    (the [[trialsJson]] format), `stopReason` and `persistSubModels`; `pythonSearchSpace` (the
+ *    Python wrapper's Hyperopt space JSON, kept opaque, see `python/sparktpe/space_json.py`) and
+ *    `candidateStages` (uids, see `SearchEstimator.setCandidateStages`) when there are any.
+ *  - `estimator/`, `evaluator/`: the stages, by their own writers.
+ *  - `stages/<uid>/`: one folder per distinct stage used as a setting's value anywhere (a grid's
+ *    `ovr.classifier -> lr`, a choice between `pipeline.stages` arrays, a trial's setting, a
+ *    candidate stage), named by the stage's uid and written by its own writer. Spark's tuners
+ *    write such values as `epm_<name><n>` folders; one folder per uid instead keeps a stage
+ *    that several settings share written once and lets trials and the space refer to it too.
+ *  - `bestModel/` (models) and, with `persistSubModels`, `subModels/fold<f>/trial<t>/`.
+ *
+ * A setting is `{"parent": <stage uid>, "name": <Param name>, "value": v}`, where `v` is the
+ * Param's own JSON (`Param.jsonEncode`), or `{"stageUid": uid}` for a stage value, or
+ * `{"stageUids": [uid, ...]}` for an array of stages (a Pipeline's `stages`). `estimatorParamMaps`
+ * is an array of arrays of settings. A search space is an array of
+ * `{"parent", "name", "kind", ...}` with kind `uniform`/`logUniform` (`low`, `high`),
+ * `quantized` (`low`, `high`, `q`), `intRange` (`low`, `high`) or `choice` (`values`, encoded
+ * as setting values). Loading resolves Params against every stage nested in the estimator and
+ * every stage of `stages/`, so a grid may set `lr.maxIter` where `lr` is only a value of
+ * `ovr.classifier`. `trialsJson` (for `initialTrials`) uses the same settings but writes no
+ * folders: its stage references resolve against the estimator's stages, the grid's and the
+ * space's stage values and the candidate stages of the tuner it is given to.
  */
 private[sparktpe] object TunerPersistence {
   private val Complex = Set("estimator", "evaluator", "estimatorParamMaps", "searchSpace")
+  private val StagesDir = "stages"
 
   private def num(x: Double): JValue = if (x.isNaN) JNull else JDouble(x)
   private def numFrom(v: JValue): Double = v match {
@@ -28,20 +55,38 @@ private[sparktpe] object TunerPersistence {
     case _ => Double.NaN
   }
 
-  private def encode(p: Param[Any], v: Any): JValue = try parse(p.jsonEncode(v)) catch {
-    case e: NotImplementedError => throw new UnsupportedOperationException(
-      s"cannot save the value of ${p.parent}.${p.name}: its Param has no JSON encoding", e)
+  /** A setting's value as JSON: a stage by uid, an array of stages by uids, else the Param's JSON. */
+  def encodeValue(p: Param[Any], v: Any): JValue = v match {
+    case stage: Params => JObject("stageUid" -> JString(stage.uid))
+    case xs: Array[_] if xs.nonEmpty && xs.forall(_.isInstanceOf[Params]) =>
+      JObject("stageUids" -> JArray(xs.toList.map(x => JString(x.asInstanceOf[Params].uid))))
+    case _ => try parse(p.jsonEncode(v)) catch {
+      case e: NotImplementedError => throw new UnsupportedOperationException(
+        s"cannot save the value of ${p.parent}.${p.name}: its Param has no JSON encoding", e)
+    }
+  }
+
+  /** Reads what [[encodeValue]] wrote; stage uids resolve through `params`. */
+  def decodeValue(p: Param[Any], value: JValue, params: EstimatorParams): Any = value match {
+    case JObject(List(("stageUids", JArray(uids)))) =>
+      uids.map {
+        case JString(u) => params.stage(u)
+        case other => throw new IllegalArgumentException(
+          s"${p.parent}.${p.name}: stage uids must be strings, got ${compact(render(other))}")
+      }.toArray[PipelineStage]
+    case JObject(List(("stageUid", JString(u)))) => params.stage(u)
+    case _ => p.jsonDecode(compact(render(value)))
   }
 
   def settingsJson(settings: Seq[(Param[Any], Any)]): JArray = JArray(settings.toList.map { case (p, v) =>
-    JObject("parent" -> JString(p.parent), "name" -> JString(p.name), "value" -> encode(p, v))
+    JObject("parent" -> JString(p.parent), "name" -> JString(p.name), "value" -> encodeValue(p, v))
   })
 
   def settingsFrom(json: JValue, params: EstimatorParams): Seq[(Param[Any], Any)] = json match {
     case JArray(items) => items.map { item =>
       implicit val formats: Formats = DefaultFormats
       val p = params.lookup((item \ "parent").extract[String], (item \ "name").extract[String])
-      (p, p.jsonDecode(compact(render(item \ "value"))))
+      (p, decodeValue(p, item \ "value", params))
     }
     case _ => Nil
   }
@@ -55,7 +100,7 @@ private[sparktpe] object TunerPersistence {
         case Quantized(_, lo, hi, q) =>
           ("quantized", List("low" -> JDouble(lo), "high" -> JDouble(hi), "q" -> JDouble(q)))
         case IntRange(_, lo, hi) => ("intRange", List("low" -> JInt(lo), "high" -> JInt(hi)))
-        case Choice(_, values) => ("choice", List("values" -> JArray(values.toList.map(encode(d.param, _)))))
+        case Choice(_, values) => ("choice", List("values" -> JArray(values.toList.map(encodeValue(d.param, _)))))
       }
       JObject(List("parent" -> JString(d.param.parent), "name" -> JString(d.param.name),
         "kind" -> JString(kind)) ++ fields)
@@ -72,7 +117,7 @@ private[sparktpe] object TunerPersistence {
         case "logUniform" => space.logUniform(p, n("low"), n("high"))
         case "quantized" => space.quantized(p, n("low"), n("high"), n("q"))
         case "intRange" => space.intRange(p, n("low").toInt, n("high").toInt)
-        case "choice" => space.choice(p, (d \ "values").children.map(v => p.jsonDecode(compact(render(v)))))
+        case "choice" => space.choice(p, (d \ "values").children.map(v => decodeValue(p, v, params)))
         case other => throw new IllegalArgumentException(s"unknown search space kind $other")
       }
     }
@@ -105,38 +150,71 @@ private[sparktpe] object TunerPersistence {
       s"cannot save the $what ${other.getClass.getName}: it is not MLWritable")
   }
 
-  /** Writes a tuner's (or tuner model's) Params, estimator and evaluator under `path`. */
-  def saveTuner(instance: TuningParams, path: String, spark: SparkSession, extra: List[JField]): Unit = {
+  /** Each distinct stage (by uid), in first-use order. */
+  private def distinctStages(stages: Seq[Params]): Seq[Params] = {
+    val byUid = mutable.LinkedHashMap.empty[String, Params]
+    stages.foreach(s => byUid.getOrElseUpdate(s.uid, s))
+    byUid.values.toSeq
+  }
+
+  /**
+   * Writes a tuner's (or tuner model's) Params, estimator, evaluator and every stage a setting
+   * uses as its value (of the grid, the space, `trials` and the candidate stages) under `path`.
+   */
+  def saveTuner(instance: TuningParams, path: String, spark: SparkSession, extra: List[JField],
+                trials: Seq[TrialResult] = Nil): Unit = {
     writable("estimator", instance.getEstimator).save(new Path(path, "estimator").toString)
     writable("evaluator", instance.getEvaluator).save(new Path(path, "evaluator").toString)
+    val known = instance.knownParams(trials.flatMap(_.settings))
+    val gridSettings = instance.get(instance.estimatorParamMaps).map(_.toSeq.map(m => TrialResult.entries(m, known.allParams)))
+    val spaceSettings = instance.get(instance.searchSpace).toSeq.flatMap(_.dimensions).flatMap {
+      case SearchSpace.Choice(p, values) => values.map(v => (p.asInstanceOf[Param[Any]], v))
+      case _ => Nil
+    }
+    val candidates = instance.candidateStageList
+    val stages = distinctStages(EstimatorParams.stagesInSettings(
+      gridSettings.toSeq.flatten.flatten ++ spaceSettings ++ trials.flatMap(_.settings)) ++ candidates)
+    stages.foreach(s => writable(s"stage ${s.uid} (a setting's value)", s)
+      .save(new Path(new Path(path, StagesDir), s.uid).toString))
     val simple = instance.params.filter(p => instance.isSet(p) && !Complex(p.name)).map { p =>
       p.name -> parse(p.asInstanceOf[Param[Any]].jsonEncode(instance.get(p).get))
     }
-    val grid = instance.get(instance.estimatorParamMaps).map(maps => "estimatorParamMaps" ->
-      JArray(maps.toList.map(m => settingsJson(m.toSeq.map(pp => (pp.param.asInstanceOf[Param[Any]], pp.value))))))
+    val grid = gridSettings.map(maps => "estimatorParamMaps" -> JArray(maps.toList.map(settingsJson)))
     val space = instance.get(instance.searchSpace).map(s => "searchSpace" -> spaceJson(s))
     val python = Option(instance.getPythonSearchSpaceJson).map(j => "pythonSearchSpace" -> parse(j))
-    SparkMLBridge.saveMetadata(instance, path, spark, JObject(extra ++ python.toList),
+    val candidateUids = if (candidates.isEmpty) None
+      else Some("candidateStages" -> JArray(candidates.toList.map(c => JString(c.uid))))
+    SparkMLBridge.saveMetadata(instance, path, spark, JObject(extra ++ python.toList ++ candidateUids.toList),
       JObject((simple ++ grid ++ space).toList))
+  }
+
+  /** The stages of `path/stages/`, one per folder (none for tuners saved before it existed). */
+  private def loadValueStages(path: String, spark: SparkSession): Seq[Params] = {
+    val root = new Path(path, StagesDir)
+    val fs = root.getFileSystem(spark.sparkContext.hadoopConfiguration)
+    if (!fs.exists(root)) Nil
+    else fs.listStatus(root).toSeq.filter(_.isDirectory).sortBy(_.getPath.getName)
+      .map(dir => SparkMLBridge.loadStage[Params](dir.getPath.toString, spark))
   }
 
   /**
    * Reads what [[saveTuner]] wrote. `make` builds the instance from the saved uid, the whole
-   * metadata JSON (a model's trials are there) and the loaded estimator.
+   * metadata JSON (a model's trials are there) and the Params the settings may touch.
    */
   def loadTuner[T <: TuningParams](path: String, spark: SparkSession, className: String,
-                                   make: (String, JValue, Estimator[_]) => T): T = {
+                                   make: (String, JValue, EstimatorParams) => T): T = {
     val (uid, params, metadata) = SparkMLBridge.loadMetadata(path, spark, className)
     val est = SparkMLBridge.loadStage[Estimator[_]](new Path(path, "estimator").toString, spark)
     val eval = SparkMLBridge.loadStage[Evaluator](new Path(path, "evaluator").toString, spark)
-    val instance = make(uid, metadata, est)
+    val known = new EstimatorParams(est, loadValueStages(path, spark))
+    val instance = make(uid, metadata, known)
     instance.set(instance.estimator, est).set(instance.evaluator, eval)
-    val known = new EstimatorParams(est)
     params match {
       case JObject(fields) => fields.foreach {
         case ("estimatorParamMaps", grid) =>
+          // Unvalidated: a model's maps record what each trial ran with, invalid values too.
           instance.set(instance.estimatorParamMaps,
-            grid.children.map(m => TrialResult.strictParamMap(settingsFrom(m, known))).toArray)
+            grid.children.map(m => SparkMLBridge.unvalidatedParamMap(settingsFrom(m, known))).toArray)
         case ("searchSpace", space) => instance.set(instance.searchSpace, spaceFrom(space, known))
         case (name, value) if instance.hasParam(name) =>
           val p = instance.getParam(name).asInstanceOf[Param[Any]]
@@ -148,6 +226,11 @@ private[sparktpe] object TunerPersistence {
     metadata \ "pythonSearchSpace" match {
       case JNothing | JNull =>
       case space => instance.setPythonSearchSpaceJson(compact(render(space)))
+    }
+    (instance, metadata \ "candidateStages") match {
+      case (searcher: SearchEstimator, JArray(uids)) =>
+        searcher.setCandidateStages(uids.collect { case JString(u) => known.stage(u) }.toArray)
+      case _ =>
     }
     instance
   }
@@ -163,12 +246,16 @@ private[sparktpe] final class TunerWriter(instance: TuningParams) extends MLWrit
 private[sparktpe] final class TunerReader[T <: TuningParams](className: String, make: String => T)
   extends MLReader[T] {
   override def load(path: String): T =
-    TunerPersistence.loadTuner(path, sparkSession, className, (uid, _, _) => make(uid))
+    TunerPersistence.loadTuner(path, sparkSession, className, (uid, _: JValue, _: EstimatorParams) => make(uid))
 }
 
 /**
  * Saves a tuner model: as [[TunerWriter]], plus `bestModel/`, the trials and the stop reason,
- * and with option `persistSubModels` = "true" (as Spark's tuners) every sub-model.
+ * and every sub-model under `subModels/fold<f>/trial<t>/` when option `persistSubModels` is
+ * "true". As Spark's `CrossValidatorModelWriter`: the option defaults to "true" when the model
+ * has sub-models and "false" otherwise; any other value than "true"/"false" (any case), or
+ * "true" on a model without sub-models, throws IllegalArgumentException before anything is
+ * written.
  */
 private[sparktpe] final class TunedModelWriter(
     instance: TuningParams,
@@ -178,12 +265,18 @@ private[sparktpe] final class TunedModelWriter(
     subModels: Option[Array[Array[Model[_]]]]) extends MLWriter {
 
   override protected def saveImpl(path: String): Unit = {
-    val persistSubModels = optionMap.get("persistsubmodels").exists(_.toBoolean)
-    if (persistSubModels && subModels.isEmpty) throw new IllegalArgumentException(
-      "persistSubModels is true but the model has no subModels: fit with collectSubModels = true")
+    val option = optionMap.getOrElse("persistsubmodels", if (subModels.isDefined) "true" else "false")
+    // Spark's own wording for both errors, so a migrating user meets the messages they know.
+    require(Seq("true", "false").contains(option.toLowerCase(java.util.Locale.ROOT)),
+      s"persistSubModels option value $option is invalid, the possible values are " +
+        "\"true\" or \"false\"")
+    val persistSubModels = option.toBoolean
+    require(!persistSubModels || subModels.isDefined, "When persisting tuning models, you can " +
+      "only set persistSubModels to true if the tuning was done with collectSubModels set to " +
+      "true. To save the sub-models, try rerunning fitting with collectSubModels set to true.")
     TunerPersistence.saveTuner(instance, path, sparkSession, List(
       "trials" -> TunerPersistence.trialsJson(trials), "stopReason" -> JString(stopReason),
-      "persistSubModels" -> JBool(persistSubModels)))
+      "persistSubModels" -> JBool(persistSubModels)), trials)
     bestModel.asInstanceOf[MLWritable].save(new Path(path, "bestModel").toString)
     if (persistSubModels) for ((fold, f) <- subModels.get.zipWithIndex; (m, t) <- fold.zipWithIndex if m != null) {
       m.asInstanceOf[MLWritable].save(new Path(path, s"subModels/fold$f/trial$t").toString)
@@ -201,9 +294,9 @@ private[sparktpe] final class TunedModelReader[T <: TuningParams](
     className: String, make: (String, SavedModelParts) => T) extends MLReader[T] {
 
   override def load(path: String): T = TunerPersistence.loadTuner[T](path, sparkSession, className,
-    (uid, metadata, est) => {
+    (uid, metadata, known) => {
       implicit val formats: Formats = DefaultFormats
-      val trials = TunerPersistence.trialsFrom(metadata \ "trials", new EstimatorParams(est))
+      val trials = TunerPersistence.trialsFrom(metadata \ "trials", known)
       val bestModel = SparkMLBridge.loadStage[Model[_]](new Path(path, "bestModel").toString, sparkSession)
       val persisted = (metadata \ "persistSubModels").extractOpt[Boolean].contains(true)
       make(uid, SavedModelParts(bestModel, trials, (metadata \ "stopReason").extract[String],

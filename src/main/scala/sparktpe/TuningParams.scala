@@ -1,6 +1,6 @@
 package sparktpe
 
-import org.apache.spark.ml.Estimator
+import org.apache.spark.ml.{Estimator, PipelineStage}
 import org.apache.spark.ml.evaluation.Evaluator
 import org.apache.spark.ml.param._
 
@@ -108,11 +108,33 @@ trait TuningParams extends Params {
         case scala.util.control.NonFatal(e) => bad(initialTrials, json.take(80) + "...",
           s"JSON as a tuned model's trialsJson gives (${e.getMessage})")
       }
-      val trials = try TunerPersistence.trialsFrom(parsed, new EstimatorParams($(estimator))) catch {
+      val trials = try TunerPersistence.trialsFrom(parsed, knownParams()) catch {
         case e: IllegalArgumentException => bad(initialTrials, json.take(80) + "...",
           s"trials of a search over this estimator's stages: ${e.getMessage}")
       }
       trials.zipWithIndex.map { case (t, i) => t.copy(trialId = i) }
+  }
+
+  /**
+   * Stages an external proposer may put into the estimator (alternatives of `pipeline.stages`
+   * in a Python search space); [[SearchEstimator]] keeps them. None here.
+   */
+  private[sparktpe] def candidateStageList: Seq[PipelineStage] = Nil
+
+  /**
+   * Every Param a setting of this tuner may touch: those of every stage nested in the estimator,
+   * of the stages that grid settings and space choices use as values, of the candidate stages,
+   * and of the stages `moreSettings` use as values (a model's trials).
+   */
+  private[sparktpe] def knownParams(moreSettings: Seq[(Param[Any], Any)] = Nil): EstimatorParams = {
+    val gridStages = get(estimatorParamMaps).toSeq.flatten
+      .flatMap(m => EstimatorParams.stagesInSettings(TrialResult.entries(m, Nil)))
+    val spaceStages = get(searchSpace).toSeq.flatMap(_.dimensions).flatMap {
+      case SearchSpace.Choice(_, values) => values.flatMap(EstimatorParams.stagesIn)
+      case _ => Nil
+    }
+    new EstimatorParams($(estimator), gridStages ++ spaceStages ++ candidateStageList ++
+      EstimatorParams.stagesInSettings(moreSettings))
   }
 
   def getPruning: String = $(pruning)
@@ -226,7 +248,7 @@ trait TuningParams extends Params {
       if (space.dimensions.isEmpty) bad(searchSpace, "empty", "at least one Param to search")
     }
     getMaxEvals
-    val known = new EstimatorParams($(estimator))
+    val known = knownParams()
     get(estimatorParamMaps).foreach(_.foreach(_.toSeq.foreach(pair => known.require(pair.param))))
     get(searchSpace).foreach(_.dimensions.foreach(d => known.require(d.param)))
   }
