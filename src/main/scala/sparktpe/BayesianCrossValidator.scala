@@ -14,7 +14,12 @@ trait BayesianCrossValidatorParams extends TuningParams {
   final val numFolds: IntParam =
     new IntParam(this, "numFolds", "number of folds for cross validation (>= 2)")
 
-  /** Column of fold numbers in [0, numFolds); "" (default) means random folds from `seed`. */
+  /**
+   * Column of fold numbers in [0, numFolds); "" (default) means random folds from `seed`. Any
+   * integer type works (int, bigint, smallint, tinyint), as in PySpark's `CrossValidator`
+   * (Spark's Scala one takes only int; plain Python ints give bigint). A number out of range, a
+   * null, or a fold that leaves no training or no validation rows fails `fit` before any trial.
+   */
   final val foldCol: Param[String] = new Param(this, "foldCol",
     "column holding each row's fold number in [0, numFolds); empty for random folds from seed")
 
@@ -96,7 +101,7 @@ class BayesianCrossValidator(override val uid: String)
 
   override def transformSchema(schema: StructType): StructType = {
     val withoutFold = if ($(foldCol).isEmpty) schema else StructType(schema.filter(_.name != $(foldCol)))
-    $(estimator).transformSchema(withoutFold)
+    estimatorSchema(withoutFold)
   }
 
   /** Saves Params, estimator and evaluator as Spark metadata JSON and stage folders. */

@@ -77,7 +77,8 @@ class BayesianTrainValidationSplit(override val uid: String)
     describeSearch(model.setParent(this), run)
   }
 
-  override def transformSchema(schema: StructType): StructType = $(estimator).transformSchema(schema)
+  /** The estimator's output schema, checked with the search's settings applied (see `schemaCheckSettings`). */
+  override def transformSchema(schema: StructType): StructType = estimatorSchema(schema)
 
   /** Saves Params, estimator and evaluator as Spark metadata JSON and stage folders. */
   override def write: MLWriter = new TunerWriter(this)
@@ -104,8 +105,11 @@ class BayesianTrainValidationSplitModel private[sparktpe] (
   extends Model[BayesianTrainValidationSplitModel] with BayesianTrainValidationSplitParams
     with MLWritable with SearchResults {
 
-  /** The validation metric of each trial, in trial order. */
-  val validationMetrics: Array[Double] = trialResults.map(_.metric).toArray
+  /**
+   * The validation metric of each trial, in trial order; NaN for a trial that failed or was
+   * cancelled, so `argmax(validationMetrics)` never picks one.
+   */
+  val validationMetrics: Array[Double] = TrialResult.completeOnly(trialResults, _.metric)
 
   def hasSubModels: Boolean = subModelsOption.isDefined
 
@@ -123,13 +127,16 @@ class BayesianTrainValidationSplitModel private[sparktpe] (
 
   override def transformSchema(schema: StructType): StructType = bestModel.transformSchema(schema)
 
-  /** As [[BayesianCrossValidatorModel.write]]; sub-models are saved as one "fold". */
+  /**
+   * As [[BayesianCrossValidatorModel.write]] (sub-models saved unless `persistSubModels` is
+   * "false"); they are saved as one "fold".
+   */
   override def write: MLWriter =
     new TunedModelWriter(this, bestModel, trialResults, stopReason, subModelsOption.map(Array(_)))
 
   override def copy(extra: ParamMap): BayesianTrainValidationSplitModel = {
     val copied = new BayesianTrainValidationSplitModel(uid, bestModel.copy(extra).asInstanceOf[Model[_]],
-      trialResults, stopReason, subModelsOption.map(_.clone()))
+      trialResults, stopReason, subModelsOption.map(TrialResult.copyModels))
     copyValues(copied, extra).setParent(parent)
   }
 }

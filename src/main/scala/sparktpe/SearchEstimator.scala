@@ -7,6 +7,8 @@ import scala.jdk.CollectionConverters._
 
 import org.apache.spark.internal.Logging
 import org.apache.spark.ml.{Model, PipelineStage}
+import org.apache.spark.ml.param.{ParamMap, ParamPair}
+import org.apache.spark.sql.types.StructType
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.storage.StorageLevel
 
@@ -44,6 +46,11 @@ trait SearchEstimator extends TuningParams with Logging {
     candidateStages = Option(stages).map(_.toSeq).getOrElse(Nil)
     this
   }
+
+  /** The stages set by [[setCandidateStages]]. */
+  def getCandidateStages: Array[PipelineStage] = candidateStages.toArray
+
+  override private[sparktpe] def candidateStageList: Seq[PipelineStage] = candidateStages
 
   protected def copyTrialProposerTo(other: SearchEstimator): Unit = {
     trialProposer.foreach(other.setTrialProposer)
@@ -142,8 +149,46 @@ trait SearchEstimator extends TuningParams with Logging {
     model.setPythonSearchSpaceJson(getPythonSearchSpaceJson)
     model.set(model.searchAlgorithm, getSearchAlgorithm)
       .set(model.maxEvals, getMaxEvals)
+      // Each trial's settings as it ran them, invalid values included (see TrialResult.paramMap).
       .set(model.estimatorParamMaps, run.outcome.trials.map(_.paramMap).toArray)
     model
+  }
+
+  /**
+   * The settings the estimator's schema is checked with before any Spark job, as Spark's tuners
+   * check it with each grid setting applied (a Param with no default, such as `PCA.k`, may be
+   * set only by the search): every grid setting for grid search and random search over a grid;
+   * for random search over a [[SearchSpace]], one setting drawn with a Random of its own seeded
+   * with `seed` (the first trial's setting; the search's own draws are untouched); for an external
+   * proposer, its `example()`. Values that fail their Param's validation are left out (they fail
+   * their trial, not the fit). One empty ParamMap when there is nothing to draw from.
+   */
+  protected def schemaCheckSettings: Seq[ParamMap] = {
+    val grid = get(estimatorParamMaps).filter(_.nonEmpty)
+    val maps: Seq[ParamMap] = (getSearchAlgorithm, trialProposer) match {
+      case ("grid", _) => grid.toSeq.flatten
+      case (_, Some(external)) =>
+        val example = new JsonTrialProposer(external, knownParams())
+        Seq(validOnly(ProposerThread.call(example.example())))
+      case _ => get(searchSpace).filter(_.dimensions.nonEmpty) match {
+        case Some(space) => Seq(validOnly(space.sample(new scala.util.Random($(seed)))))
+        case None => grid.toSeq.flatten
+      }
+    }
+    if (maps.isEmpty) Seq(ParamMap.empty) else maps
+  }
+
+  private def validOnly(settings: Seq[(org.apache.spark.ml.param.Param[Any], Any)]): ParamMap =
+    ParamMap(settings.flatMap { case (p, v) => scala.util.Try(ParamPair(p, v)).toOption }: _*)
+
+  /**
+   * The estimator's output schema for `schema`, checked with each of [[schemaCheckSettings]]
+   * applied (the first one's result is returned). With the estimator unset, `schema` as is:
+   * `fit`'s validation names the missing Param.
+   */
+  protected def estimatorSchema(schema: StructType): StructType = get(estimator) match {
+    case None => schema
+    case Some(est) => schemaCheckSettings.map(m => est.copy(m).transformSchema(schema)).head
   }
 
   private def makeProposer(initial: Seq[TrialResult]): Proposer = (getSearchAlgorithm, trialProposer) match {
@@ -151,7 +196,7 @@ trait SearchEstimator extends TuningParams with Logging {
       val grid = $(estimatorParamMaps)
       new GridProposer(grid, grid.indices, initial)
     case (_, Some(external)) =>
-      new JsonTrialProposer(external, new EstimatorParams($(estimator), candidateStages))
+      new JsonTrialProposer(external, knownParams())
     case _ => get(searchSpace) match {
       case Some(space) => new RandomProposer(space, $(seed), skip = initial.length)
       case None =>
