@@ -79,4 +79,37 @@ class ParamsSuite extends AnyFunSuite {
     val error = intercept[IllegalArgumentException](SearchSpace().uniform(lr.family, 0, 1))
     assert(error.getMessage.contains("family"))
   }
+
+  // Any 64-bit seed, each tuner's default included, with each algorithm that runs without Python.
+  private val small = data.limit(60).cache()
+  for (tuner <- Seq("BayesianCrossValidator", "BayesianTrainValidationSplit");
+       algorithm <- Seq("grid", "random over a space", "random over a grid");
+       seed <- Seq(None, Some(Long.MinValue), Some(Long.MaxValue))) {
+    test(s"$tuner, $algorithm, seed ${seed.getOrElse("default")}: the search runs and repeats itself") {
+      def run() = {
+        val lr = new LogisticRegression().setMaxIter(3)
+        val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.01, 0.3, 1.0)).build()
+        val est: SearchEstimator with org.apache.spark.ml.Estimator[_] = tuner match {
+          case "BayesianCrossValidator" => new BayesianCrossValidator().setNumFolds(2)
+          case _ => new BayesianTrainValidationSplit()
+        }
+        est.set(est.estimator, lr).set(est.evaluator, new BinaryClassificationEvaluator()).set(est.maxEvals, 2)
+        seed.foreach(s => est.set(est.seed, s))
+        algorithm match {
+          case "grid" => est.set(est.estimatorParamMaps, grid)
+          case "random over a space" => est.set(est.searchSpace, SearchSpace().logUniform(lr.regParam, 1e-3, 1.0))
+              .set(est.searchAlgorithm, "random")
+          case _ => est.set(est.estimatorParamMaps, grid).set(est.searchAlgorithm, "random")
+        }
+        assert(est.getSeed == seed.getOrElse(est.getClass.getName.hashCode.toLong))
+        est.fit(small).asInstanceOf[SearchResults]
+      }
+      val first = run()
+      assert(first.trialResults.map(_.status) == Seq("ok", "ok"))
+      assert(first.trialResults.forall(t => !t.metric.isNaN))
+      if (algorithm != "grid") { // the seed fixes the draws
+        assert(first.trialResults.map(_.settings.map(_._2)) == run().trialResults.map(_.settings.map(_._2)))
+      }
+    }
+  }
 }
