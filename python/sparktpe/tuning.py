@@ -376,8 +376,10 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
     estimator : pyspark.ml.Estimator
         The estimator or ``Pipeline`` to tune. Required.
     estimatorParamMaps : list of dict, optional
-        A grid from ``ParamGridBuilder``. In "tpe"/"random" mode with no ``searchSpace``,
-        each Param becomes an ``hp.choice`` over its grid values.
+        A grid from ``ParamGridBuilder``. Values may be stages (``ovr.classifier`` alternatives,
+        a Pipeline's ``stages`` lists): they cross to the JVM as their JVM twins, and the
+        model's ``getEstimatorParamMaps()`` holds your own objects. In "tpe"/"random" mode with
+        no ``searchSpace``, each Param becomes an ``hp.choice`` over its grid values.
     evaluator : pyspark.ml.evaluation.Evaluator
         Scores each fold's model. Required.
     numFolds : int, default 3
@@ -395,7 +397,8 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
     maxEvals : int, optional
         Number of trials, >= 1. Default: the grid's size; required with a ``searchSpace``.
     searchSpace : dict, optional
-        Spark ``Param`` (of the estimator or any Pipeline stage) -> Hyperopt expression
+        Spark ``Param`` (of the estimator or any stage nested in it: Pipeline stages,
+        ``OneVsRest.classifier``, a tuner's estimator) -> Hyperopt expression
         (``hp.uniform``, ``hp.loguniform``, ``hp.quniform``, ``hp.choice``, ...).
     timeout : float, optional
         Seconds the whole search may take (> 0); then no new trial starts, running fits are
@@ -415,9 +418,9 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
         "pruned" and its partial metrics, never chosen as best, and TPE sees its partial loss.
     pruningMinTrials : int, default 5
         Finished trials needed before any trial is pruned, >= 1.
-    initialTrials : BayesianCrossValidatorModel or str, optional
-        Continue an earlier search (warm start / resume): a fitted or loaded model, or its
-        trials' JSON. Those trials come first in trial order (``avgMetrics``, ``trials``), TPE
+    initialTrials : BayesianCrossValidatorModel, SearchError, SearchInterrupted or str, optional
+        Continue an earlier search (warm start / resume): a fitted or loaded model, the error
+        of a search that ended early, or their ``trialsJson``. Those trials come first in trial order (``avgMetrics``, ``trials``), TPE
         learns from them (grid search skips their settings, random search continues its
         sequence) and ``maxEvals`` more trials run; the best of all is refitted. Their metrics
         compare with new ones only on the same data, folds and evaluator. Raises ``ValueError``
@@ -436,12 +439,19 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
     Raises
     ------
     ValueError
-        From the constructor, setters or ``fit``, for a bad Param value, before any Spark job.
+        From the constructor, setters or ``fit``, before any Spark job: a bad Param value; a
+        Param of no stage; a search space that draws non-integers for an integer Param, reuses
+        a Hyperopt label, has an empty range or one the JVM Param's validator refuses; a stage
+        (or evaluator) that exists only in Python, with no JVM twin.
     SearchError
         From ``fit``, when the proposer raised (the Python traceback is in the message and the
-        original exception is the ``__cause__``), the search was cancelled, or no trial succeeded.
-    KeyboardInterrupt
-        Ctrl-C during ``fit`` cancels this search's Spark jobs and re-raises.
+        original exception is the ``__cause__``), the search was cancelled (:meth:`cancel`),
+        the final refit failed, or no trial succeeded. Its ``trials`` (a DataFrame like the
+        model's) and ``trialsJson`` keep every trial: ``initialTrials=error`` resumes.
+    SearchInterrupted
+        Ctrl-C during ``fit`` (a ``KeyboardInterrupt``): the search is cancelled, its Spark jobs
+        stopped, and the trials carried as for ``SearchError``. A second Ctrl-C stops waiting
+        for the JVM to wind down (the trials are then lost).
 
     Notes
     -----
