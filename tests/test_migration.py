@@ -70,6 +70,30 @@ def test_one_vs_rest_classifier_alternatives_fit_as_in_pyspark(folded):
     assert mine.getEstimatorParamMaps()[0][ovr.classifier] is lr
 
 
+def test_a_tuner_and_model_with_stage_settings_save_and_load(folded, tmp_path):
+    # Needs the JVM persistence of the merge (stage values written as stage folders).
+    assembler = VectorAssembler(inputCols=FEATURES, outputCol="features")
+    lr = LogisticRegression(labelCol="target", maxIter=10)
+    tree = DecisionTreeClassifier(labelCol="target", maxDepth=1)
+    pipeline = Pipeline(stages=[assembler, lr])
+    grid = ParamGridBuilder().addGrid(pipeline.stages, [[assembler, lr], [assembler, tree]]).build()
+    cv = BayesianCrossValidator(estimator=pipeline, estimatorParamMaps=grid, evaluator=f1(),
+                                numFolds=2, foldCol="fold")
+    cv.save(str(tmp_path / "cv"))
+    loaded_cv = BayesianCrossValidator.load(str(tmp_path / "cv"))
+    stages = [m[loaded_cv.getEstimator().getParam("stages")] for m in loaded_cv.getEstimatorParamMaps()]
+    assert [[(type(s).__name__, s.uid) for s in alt] for alt in stages] == \
+        [[("VectorAssembler", assembler.uid), ("LogisticRegression", lr.uid)],
+         [("VectorAssembler", assembler.uid), ("DecisionTreeClassifier", tree.uid)]]
+    assert stages[1][1].getMaxDepth() == 1
+    model = loaded_cv.fit(folded)
+    model.save(str(tmp_path / "model"))
+    loaded = BayesianCrossValidatorModel.load(str(tmp_path / "model"))
+    assert loaded.avgMetrics == pytest.approx(model.avgMetrics, abs=1e-12)
+    settings = [m[loaded.getEstimator().getParam("stages")] for m in loaded.getEstimatorParamMaps()]
+    assert [alt[1].uid for alt in settings] == [lr.uid, tree.uid]
+
+
 def test_params_of_a_stage_nested_in_one_vs_rest_are_tuned_as_in_pyspark(folded):
     ovr = OneVsRest(classifier=LogisticRegression(maxIter=10), labelCol="target")
     pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), ovr])
