@@ -198,3 +198,22 @@ def test_the_readmes_first_example_runs_as_pasted(spark):
     model = namespace["model"]
     assert len(model.avgMetrics) == namespace["cv"].getMaxEvals()
     assert model.avgMetrics[model.bestTrialId] == max(model.avgMetrics)
+
+
+def test_nested_stages_are_found_on_both_sides_of_the_boundary(spark):
+    from sparktpe import BayesianTrainValidationSplit
+    from sparktpe.boundary import java_stages
+    from sparktpe.stages import all_stages, owner_of
+    lr = LogisticRegression()
+    ovr = OneVsRest(classifier=lr)
+    inner = BayesianTrainValidationSplit(estimator=Pipeline(stages=[ovr]), evaluator=f1(),
+                                         estimatorParamMaps=ParamGridBuilder()
+                                         .addGrid(lr.maxIter, [5]).build())
+    outer = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), inner])
+    found = all_stages(outer)
+    # outermost first, each nested stage once, the evaluator (not a stage) left out
+    assert [type(s).__name__ for s in found] == [
+        "Pipeline", "VectorAssembler", "BayesianTrainValidationSplit", "Pipeline", "OneVsRest",
+        "LogisticRegression"]
+    assert owner_of(outer, lr.regParam) is lr
+    assert set(java_stages(outer._to_java())) == {s.uid for s in found}
