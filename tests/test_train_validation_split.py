@@ -11,7 +11,6 @@ from pyspark.ml.wrapper import JavaWrapper
 
 from sparktpe import BayesianTrainValidationSplit, BayesianTrainValidationSplitModel
 from sparktpe.boundary import grid_to_java, java_stages
-from sparktpe.tuning import BayesianCrossValidator
 
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
