@@ -140,6 +140,21 @@ def test_copy_copies_sub_models_and_save_keeps_them(folded, tmp_path):
         [[0.01, 1.0], [0.01, 1.0]]
 
 
+def test_train_validation_split_model_copy_copies_sub_models_as_pyspark(iris):
+    from pyspark.ml.tuning import TrainValidationSplit
+    from sparktpe import BayesianTrainValidationSplit
+    lr = LogisticRegression(labelCol="target", maxIter=5)
+    pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), lr])
+    grid = ParamGridBuilder().addGrid(lr.regParam, [0.01, 1.0]).build()
+    setup = dict(estimator=pipeline, estimatorParamMaps=grid, evaluator=f1(), collectSubModels=True)
+    for model in (TrainValidationSplit(**setup).fit(iris), BayesianTrainValidationSplit(**setup).fit(iris)):
+        copied = model.copy()
+        assert len(copied.subModels) == 2
+        for sub, copied_sub in zip(model.subModels, copied.subModels):
+            assert copied_sub is not sub
+            assert copied_sub.stages[-1].getRegParam() == sub.stages[-1].getRegParam()
+
+
 def test_spark_cross_validator_model_load_refuses_our_saved_model(spark, folded, tmp_path):
     lr = LogisticRegression(labelCol="target", maxIter=5)
     pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), lr])
