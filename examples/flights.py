@@ -27,7 +27,7 @@ from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
 from pyspark.sql import SparkSession
 
 import sparktpe
-from sparktpe import BayesianCrossValidator
+from sparktpe import BayesianCrossValidator, BayesianCrossValidatorModel
 from sparktpe.plot import save_plots
 
 NUMERIC = ["month", "hour", "distance", "dep_delay"]
@@ -130,7 +130,12 @@ def main():
     assert gap < 1e-4, "grid mode must reproduce CrossValidator"
 
     def best(model):
-        i = int(np.argmax(model.avgMetrics))
+        # A sparktpe model names its best trial: the one bestModel was refitted from (never a
+        # failed or pruned one). Spark's CrossValidatorModel has none: its best is the argmax.
+        if isinstance(model, BayesianCrossValidatorModel):
+            i = model.bestTrialId
+        else:
+            i = int(np.argmax(model.avgMetrics))
         lr_model = model.bestModel.stages[-1]
         return (model.avgMetrics[i], len(model.avgMetrics),
                 f"regParam={lr_model.getRegParam():.3g} elasticNetParam={lr_model.getElasticNetParam():.3g}")

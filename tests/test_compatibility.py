@@ -13,14 +13,14 @@ from pyspark.ml.wrapper import JavaWrapper
 from pyspark.sql import functions as F
 
 from sparktpe import BayesianCrossValidator
-from sparktpe.stages import java_stages
+from sparktpe.boundary import grid_to_java, java_stages
 
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 
 def scala_cross_validator(spark, estimator, grid, evaluator, data, seed):
     java_estimator = estimator._to_java()
-    java_grid = BayesianCrossValidator._grid_to_java(spark.sparkContext, grid, java_stages(java_estimator))
+    java_grid = grid_to_java(spark.sparkContext, grid, java_stages(java_estimator))
     cv = JavaWrapper._new_java_obj("org.apache.spark.ml.tuning.CrossValidator")
     cv.setEstimator(java_estimator).setEstimatorParamMaps(java_grid).setEvaluator(evaluator._to_java())
     cv.setNumFolds(3).setSeed(seed)

@@ -159,9 +159,10 @@ def test_a_search_error_ends_the_parent_run_failed_with_its_trials(spark, iris, 
     assert parent.info.status == "FAILED"
     assert parent.data.tags["error"].startswith("SearchError: no trial succeeded")
     [trial] = children(runs, parent)
-    assert caught.value.trials[0]["status"] == "failed"
+    [carried] = caught.value.trials.collect()
+    assert carried["status"] == "failed"
     assert (trial.info.status, trial.data.tags["status"]) == ("FAILED", "failed")
-    assert trial.data.tags["error"] == caught.value.trials[0]["error"]
+    assert trial.data.tags["error"] == carried["error"]
 
 
 def test_false_or_no_active_run_logs_nothing(spark, iris, store):

@@ -10,8 +10,7 @@ from pyspark.ml.tuning import ParamGridBuilder
 from pyspark.ml.wrapper import JavaWrapper
 
 from sparktpe import BayesianTrainValidationSplit, BayesianTrainValidationSplitModel
-from sparktpe.stages import java_stages
-from sparktpe.tuning import BayesianCrossValidator
+from sparktpe.boundary import grid_to_java, java_stages
 
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
@@ -28,7 +27,7 @@ def setup():
 def scala_train_validation_split(spark, pipeline, grid, evaluator, ratio, seed, data):
     """Spark's own Scala TrainValidationSplit, driven through py4j with the same objects."""
     java_pipeline = pipeline._to_java()
-    java_grid = BayesianCrossValidator._grid_to_java(spark.sparkContext, grid, java_stages(java_pipeline))
+    java_grid = grid_to_java(spark.sparkContext, grid, java_stages(java_pipeline))
     tvs = JavaWrapper._new_java_obj("org.apache.spark.ml.tuning.TrainValidationSplit")
     tvs.setEstimator(java_pipeline).setEstimatorParamMaps(java_grid)
     tvs.setEvaluator(evaluator._to_java()).setTrainRatio(ratio).setSeed(seed)

@@ -7,7 +7,7 @@ The search runs in the JVM (package ``sparktpe`` of the jar); this package is it
 """
 
 from sparktpe.jar import configure, spark_jars
-from sparktpe.errors import SearchError
+from sparktpe.errors import SearchError, SearchInterrupted
 from sparktpe.space import subspace
 from sparktpe.tuning import (BayesianCrossValidator, BayesianCrossValidatorModel,
                              BayesianTrainValidationSplit, BayesianTrainValidationSplitModel)
@@ -21,6 +21,7 @@ __all__ = [
     "BayesianTrainValidationSplit",
     "BayesianTrainValidationSplitModel",
     "SearchError",
+    "SearchInterrupted",
     "configure",
     "spark_jars",
     "subspace",

@@ -24,11 +24,24 @@ def not_allowed(owner, name, value, allowed):
 
 
 def trials_json(value):
-    """``initialTrials`` converter: a fitted or loaded sparktpe model becomes its trials' JSON;
-    a string is taken as that JSON."""
+    """``initialTrials`` converter: a fitted or loaded sparktpe model, or the
+    :class:`sparktpe.SearchError` / :class:`sparktpe.SearchInterrupted` of a search that ended
+    early, becomes its trials' JSON; a string is taken as that JSON.
+
+    Raises
+    ------
+    TypeError
+        For an error that carries no trials (the JVM search could not be reached).
+    """
     java_model = getattr(value, "_java_model", None)
     if java_model is not None:
         return java_model.trialsJson()
+    if isinstance(value, BaseException):
+        carried = getattr(value, "trialsJson", None)
+        if not isinstance(carried, str):
+            raise TypeError(f"initialTrials: {type(value).__name__} carries no trials to "
+                            "continue from")
+        return carried
     return TypeConverters.toString(value)
 
 

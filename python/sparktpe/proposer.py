@@ -15,9 +15,10 @@ import traceback
 
 import numpy as np
 from hyperopt import STATUS_FAIL, STATUS_OK, Trials, rand, space_eval, tpe
-from hyperopt.base import JOB_STATE_DONE, Domain
+from hyperopt.base import JOB_STATE_DONE, STATUS_NEW, Domain
 from hyperopt.pyll.base import Apply, Literal
 
+from sparktpe.finite import finite_settings
 from sparktpe.space import encode_setting, flatten, param_key, space_key, vals_json
 
 
@@ -43,7 +44,8 @@ class HyperoptProposer:
     max_evals : int
         The trial budget; sets TPE's startup trials (see :func:`tpe_startup_trials`).
     seed : int
-        Seeds a ``numpy.random.Generator`` that draws each call's seed, as ``hyperopt.fmin`` does.
+        Any 64-bit integer (negative too: the tuners' default seeds may be); seeds a
+        ``numpy.random.Generator`` that draws each call's seed, as ``hyperopt.fmin`` does.
     params : dict, optional
         ``"<uid>.<name>"`` -> Param for every Param the space may set (see
         :func:`sparktpe.space.space_params`); default: the space's own keys.
@@ -58,7 +60,10 @@ class HyperoptProposer:
         self._trials = Trials()
         self._docs = {}
         self._proposed = set()
-        self._rng = np.random.default_rng(seed)
+        # numpy wants a non-negative seed: a 64-bit seed's two's-complement bits are one.
+        self._seed = int(seed) % 2 ** 64
+        self._rng = np.random.default_rng(self._seed)
+        self._finite = None  # every setting of a finite space, listed on first need
         if algorithm == "tpe":
             self._suggest = functools.partial(
                 tpe.suggest, n_startup_jobs=tpe_startup_trials(max_evals), verbose=False)
@@ -137,33 +142,82 @@ class HyperoptProposer:
 
     def _next(self, trial_id):
         # A setting already evaluated or in flight would waste a fit (TPE repeats itself on small
-        # discrete spaces such as a grid): ask again, then fall back to random draws, and
-        # record the fallback in the trial's vals. A space with nothing new left is exhausted.
-        for attempt in range(DUPLICATE_RETRIES + 1 + RANDOM_DRAWS):
-            suggest = self._suggest if attempt <= DUPLICATE_RETRIES else rand.suggest
-            docs = suggest([trial_id], self._domain, self._trials, int(self._rng.integers(2 ** 31 - 1)))
+        # discrete spaces such as a grid): ask again, then take a setting not yet tried (a finite
+        # space, where "exhausted" means every setting has run) or random draws (any other
+        # space), and record the fallback in the trial's vals.
+        for attempt in range(DUPLICATE_RETRIES + 1):
+            docs = self._suggest([trial_id], self._domain, self._trials, self._draw_seed())
             if not docs:
                 return {"exhausted": True}
-            vals = docs[0]["misc"]["vals"]
-            point = space_eval(self._space, {k: v[0] for k, v in vals.items() if len(v) > 0})
-            settings = [encode_setting(p, value) for p, value in flatten(point, self._params)]
-            key = _setting_key(settings)
+            settings, key = self._setting(docs[0]["misc"]["vals"])
             if key not in self._proposed:
-                break
-        else:
-            return {"exhausted": True}
+                return self._accept(trial_id, docs, settings, key, fallback=None)
+        untried = self._untried()
+        if untried is not None:
+            if not untried:
+                return {"exhausted": True}
+            vals, settings, key = untried[int(self._rng.integers(len(untried)))]
+            return self._accept(trial_id, self._new_docs(trial_id, vals), settings, key,
+                                fallback="untried")
+        for _ in range(RANDOM_DRAWS):
+            docs = rand.suggest([trial_id], self._domain, self._trials, self._draw_seed())
+            settings, key = self._setting(docs[0]["misc"]["vals"])
+            if key not in self._proposed:
+                return self._accept(trial_id, docs, settings, key, fallback="random")
+        return {"exhausted": True}
+
+    def _draw_seed(self):
+        return int(self._rng.integers(2 ** 31 - 1))
+
+    def _setting(self, vals):
+        """The JVM settings for Hyperopt ``vals``, and their identity."""
+        point = space_eval(self._space, {k: v[0] for k, v in vals.items() if len(v) > 0})
+        settings = [encode_setting(p, value) for p, value in flatten(point, self._params)]
+        return settings, _setting_key(settings)
+
+    def _untried(self):
+        """(vals, settings, key) of each setting of a finite space not yet proposed; None
+        when the space is not finite."""
+        if self._finite is None:
+            listed = finite_settings(self._domain)
+            self._finite = [] if listed is None else [(v,) + self._setting(v) for v in listed]
+            self._finite_listed = listed is not None
+        if not self._finite_listed:
+            return None
+        return [s for s in self._finite if s[2] not in self._proposed]
+
+    def _new_docs(self, trial_id, vals):
+        """A pending Hyperopt trial document for a setting this proposer chose itself."""
+        misc = {"tid": trial_id, "cmd": self._domain.cmd, "workdir": self._domain.workdir,
+                "idxs": {label: [trial_id] if v else [] for label, v in vals.items()},
+                "vals": {label: list(v) for label, v in vals.items()}}
+        return self._trials.new_trial_docs([trial_id], [None], [{"status": STATUS_NEW}], [misc])
+
+    def _accept(self, trial_id, docs, settings, key, fallback):
         self._proposed.add(key)
         self._trials.insert_trial_docs(docs)
         self._trials.refresh()
         self._docs[trial_id] = next(d for d in self._trials.trials if d["tid"] == trial_id)
-        recorded = vals_json(vals)
-        if attempt > DUPLICATE_RETRIES:
-            recorded["sparktpe_fallback"] = "random"
+        recorded = vals_json(docs[0]["misc"]["vals"])
+        if fallback is not None:
+            recorded["sparktpe_fallback"] = fallback
         return {"params": settings, "vals": recorded}
 
     def example(self):
-        """The JVM's schema-check call (see ``sparktpe.TrialProposer.example``): no setting yet."""
-        return json.dumps({"params": []})
+        """The JVM's schema-check call (see ``sparktpe.TrialProposer.example``): one setting
+        drawn at random from the space, from a history and a random generator of its own, so
+        that the search's proposals are the same whether or not it is called."""
+        try:
+            with self._lock:
+                rng = np.random.default_rng([self._seed, 1])
+                docs = rand.suggest([0], self._domain, Trials(), int(rng.integers(2 ** 31 - 1)))
+                vals = docs[0]["misc"]["vals"]
+                return json.dumps({"params": self._setting(vals)[0], "vals": vals_json(vals)})
+        except BaseException as e:
+            if self.error is None:
+                self.error = e
+                self.error_traceback = traceback.format_exc()
+            raise
 
     class Java:
         implements = ["sparktpe.TrialProposer"]

@@ -8,10 +8,12 @@ models; those stages' Params may be searched in the same sub-space.
 """
 
 import json
+import math
 
 import numpy as np
 from hyperopt import hp
 from hyperopt.pyll.base import Apply, Literal
+from pyspark.ml.param import TypeConverters
 
 
 def param_key(param):
@@ -76,6 +78,203 @@ def check_space(owner, space):
             name = key.name if is_param(key) else key
             raise not_allowed(owner, "searchSpace", f"{{{name}: {expr!r}}}",
                               "values must be Hyperopt expressions such as hp.uniform(...)")
+        if not is_param(key) and not _chooses_subspaces(expr):
+            raise not_allowed(owner, "searchSpace", f"key {key!r}",
+                              "a key that is not a Spark Param must label an hp.choice between "
+                              "sparktpe.subspace(...) dicts; to search a Param, use the Param "
+                              "object itself as the key (e.g. lr.regParam, not 'regParam')")
+    _check_labels(owner, space)
+
+
+def _chooses_subspaces(expr):
+    """True for ``hp.choice(label, [subspace(...), ...])``: every option is a dict."""
+    return (expr.name == "switch" and len(expr.pos_args) > 1
+            and all(isinstance(o, Apply) and o.name == "dict" for o in expr.pos_args[1:]))
+
+
+def _entries(space):
+    """(owner name, expression) for every Param the space sets: top-level keys and the keys of
+    sub-space dicts (``"<uid>.<name>"``), each expression with its sub-spaces left out."""
+    found = []
+
+    def walk(name, node):
+        found.append((name, node))
+        for option in _subspace_dicts(node):
+            for key, value in option.named_args:
+                walk(key, value)
+
+    for key, expr in space.items():
+        walk(param_key(key) if is_param(key) else key, expr)
+    return found
+
+
+def _subspace_dicts(node):
+    return [o for o in node.pos_args[1:] if isinstance(o, Apply) and o.name == "dict"] \
+        if isinstance(node, Apply) and node.name == "switch" else []
+
+
+def _check_labels(owner, space):
+    """Two different expressions with one Hyperopt label make Hyperopt fail with a bare
+    DuplicateLabel: name the Params (or choice labels) that use it."""
+    from sparktpe.params import not_allowed
+    users = {}  # label -> {id(node): owner name}
+
+    def walk(name, node):
+        if not isinstance(node, Apply):
+            return
+        if node.name == "hyperopt_param":
+            users.setdefault(node.pos_args[0].obj, {}).setdefault(id(node), name)
+        for option in _subspace_dicts(node):
+            for key, value in option.named_args:
+                walk(key, value)
+        for arg in list(node.pos_args) + [a for _, a in node.named_args]:
+            if not (isinstance(arg, Apply) and arg.name == "dict"):
+                walk(name, arg)
+
+    for key, expr in space.items():
+        walk(param_key(key) if is_param(key) else key, expr)
+    for label, nodes in users.items():
+        if len(nodes) > 1:
+            names = " and ".join(sorted(set(nodes.values())))
+            raise not_allowed(owner, "searchSpace", f"label {label!r}",
+                              f"each Hyperopt expression needs its own label, but {names} both "
+                              f"use {label!r}; rename one")
+
+
+_CONTINUOUS = {"uniform", "loguniform", "normal", "lognormal"}
+_QUANTIZED = {"quniform", "qloguniform", "qnormal", "qlognormal"}
+
+
+def _literal(node):
+    return node.obj if isinstance(node, Literal) else None
+
+
+def _describe(node):
+    """``hp.uniform('r', -1, 1)`` for a Hyperopt distribution node (for messages)."""
+    if isinstance(node, Apply) and node.name in ("float", "int") and len(node.pos_args) == 1:
+        inner = _describe(node.pos_args[0])
+        return f"scope.int({inner})" if node.name == "int" else inner
+    if isinstance(node, Apply) and node.name == "hyperopt_param":
+        dist = node.pos_args[1]
+        args = ", ".join(repr(_literal(a)) for a in dist.pos_args)
+        return f"hp.{dist.name}({node.pos_args[0].obj!r}, {args})"
+    if isinstance(node, Apply) and node.name == "switch":
+        return f"hp.choice({node.pos_args[0].pos_args[0].obj!r}, ...)"
+    return repr(node)
+
+
+def _draws_non_integers(node):
+    """True when the expression can yield a value with a fractional part (e.g. hp.uniform)."""
+    if isinstance(node, Literal):
+        return isinstance(node.obj, float) and not float(node.obj).is_integer()
+    if not isinstance(node, Apply) or node.name == "int":
+        return False
+    if node.name == "float" and len(node.pos_args) == 1:
+        return _draws_non_integers(node.pos_args[0])
+    if node.name == "hyperopt_param":
+        dist = node.pos_args[1]
+        if dist.name in _CONTINUOUS:
+            return True
+        if dist.name in _QUANTIZED:
+            q = _literal(dist.pos_args[-1]) if dist.pos_args else None
+            return not (isinstance(q, (int, float)) and float(q).is_integer())
+        return False
+    if node.name == "switch":
+        return any(_draws_non_integers(o) for o in node.pos_args[1:])
+    return False
+
+
+def _extreme_values(node):
+    """The values at the ends of what an expression can draw (a choice: each option), or None
+    when they cannot be read off (an unbounded or custom expression). Raises ValueError for an
+    empty range (low > high)."""
+    if isinstance(node, Literal):
+        return [node.obj]
+    if not isinstance(node, Apply):
+        return None
+    if node.name in ("float", "int") and len(node.pos_args) == 1:
+        inner = _extreme_values(node.pos_args[0])
+        cast = int if node.name == "int" else float
+        return None if inner is None else [cast(v) for v in inner]
+    if node.name == "switch":
+        options = [_extreme_values(o) for o in node.pos_args[1:]]
+        return None if any(o is None for o in options) else [v for o in options for v in o]
+    if node.name != "hyperopt_param":
+        return None
+    dist = node.pos_args[1]
+    args = [_literal(a) for a in dist.pos_args]
+    if any(not isinstance(a, (int, float)) for a in args):
+        return None
+    if dist.name in ("uniform", "quniform", "loguniform", "qloguniform"):
+        low, high = args[0], args[1]
+        if low > high:
+            raise ValueError(f"{_describe(node)} has an empty range ({low} > {high})")
+        if dist.name.endswith("loguniform"):
+            low, high = math.exp(low), math.exp(high)
+        if dist.name.startswith("q"):
+            q = args[2]
+            low, high = round(low / q) * q, round(high / q) * q
+        return [float(low), float(high)]
+    if dist.name == "randint":
+        low, high = (0, args[0]) if len(args) == 1 else (args[0], args[1])
+        if low >= high:
+            raise ValueError(f"{_describe(node)} has an empty range ({low} >= {high})")
+        return [low, high - 1]
+    return None
+
+
+def check_space_against_jvm(owner, space, params, java_by_uid):
+    """Check every expression of the space against the Param it sets, before any Spark job.
+
+    An integer Param (``maxIter``, ``maxDepth``, ...) must get integer draws; the values at
+    both ends of a range, and every option of a choice, must pass the JVM Param's validator
+    (e.g. ``regParam >= 0``); a range must not be empty.
+
+    Parameters
+    ----------
+    owner : Params
+        The tuner (for messages).
+    space : dict
+        The search space.
+    params : dict
+        ``"<uid>.<name>"`` -> Python Param, for every Param the space may set.
+    java_by_uid : dict
+        uid -> JVM stage, for the Params' validators.
+
+    Raises
+    ------
+    ValueError
+        Naming the Param, the expression and what to use instead.
+    """
+    from sparktpe.boundary import is_valid
+    from sparktpe.params import not_allowed
+    for name, expr in _entries(space):
+        param = params.get(name)
+        if param is None or _subspace_dicts(expr):
+            continue  # a label choosing between sub-spaces: its entries are checked themselves
+        shown = f"{{{name}: {_describe(expr)}}}"
+        if param.typeConverter is TypeConverters.toInt and _draws_non_integers(expr):
+            raise not_allowed(owner, "searchSpace", shown,
+                              f"{name} is an integer Param, but this expression draws "
+                              "non-integer values; use scope.int(hp.quniform(label, low, high, "
+                              "1)), hp.randint(label, low, high) or hp.choice(label, [ints])")
+        try:
+            extremes = _extreme_values(expr)
+        except ValueError as e:
+            raise not_allowed(owner, "searchSpace", shown, str(e)) from None
+        if param.parent not in java_by_uid:
+            continue
+        for value in extremes or []:
+            if not isinstance(value, (bool, int, float, str)):
+                continue  # stages and lists: no validator to ask
+            try:
+                valid = is_valid(java_by_uid, param, value)
+            except TypeError:  # the Param's converter refuses it (e.g. a string for a number)
+                valid = False
+            if not valid:
+                raise not_allowed(owner, "searchSpace", shown,
+                                  f"it can draw {value!r}, which {name} does not allow "
+                                  f"({param.doc}); draw only valid values")
 
 
 def _nodes(space):

@@ -26,7 +26,7 @@ import sys
 import time
 import warnings
 
-from sparktpe.errors import SearchError
+from sparktpe.errors import SearchError, SearchInterrupted
 
 # Columns of the trials table that are not a tuned Param.
 _RESULT_COLUMNS = frozenset({"trialId", "foldMetrics", "metric", "stdMetric", "status", "error",
@@ -212,15 +212,15 @@ class SearchLog:
                                pip_requirements=[f"pyspark=={pyspark.__version__}"])
 
     def failed(self, error):
-        """Tags the parent run with the error ``fit`` raised and, for a :class:`SearchError`,
-        logs the trials it carries (trialId, status, metric, error) as child runs."""
+        """Tags the parent run with the error ``fit`` raised and, for a :class:`SearchError`
+        or :class:`SearchInterrupted`, logs the trials it carries as child runs."""
         self.client.set_tag(self.run_id, "error",
                             f"{type(error).__name__}: {error}"[:_MAX_TAG_CHARS])
-        trials = error.trials if isinstance(error, SearchError) else []
-        for trial in trials:
-            self._log_trial({"trialId": trial.get("trialId"), "status": trial.get("status"),
-                             "metric": trial.get("metric"), "error": trial.get("error")},
-                            settings={})
+        table = getattr(error, "trials", None) if isinstance(
+            error, (SearchError, SearchInterrupted)) else None
+        rows = [] if table is None else table.orderBy("trialId").collect()
+        for row in rows:
+            self._log_trial(row.asDict(recursive=True), settings={})
 
     def _log_trial(self, row, settings):
         """One child run, written with one create, one batch and one terminate call."""

@@ -6,31 +6,26 @@ the pool of ``parallelism`` fits, and the bookkeeping. For ``searchAlgorithm="tp
 py4j callback answered by :class:`sparktpe.proposer.HyperoptProposer`.
 """
 
-import json
 import threading
-
-from py4j.java_collections import JavaArray
-from py4j.java_gateway import JavaObject
 
 from pyspark import keyword_only
 from pyspark.java_gateway import ensure_callback_server_started
 from pyspark.ml import Estimator, Model
-from pyspark.ml.common import _java2py, _py2java
 from pyspark.ml.util import JavaMLReadable, JavaMLReader, JavaMLWritable
-from pyspark.ml.wrapper import JavaParams, JavaWrapper
-from pyspark.sql import DataFrame
+from pyspark.ml.wrapper import JavaWrapper
 from pyspark.util import InheritableThread
 
-from sparktpe.errors import SearchError
+from sparktpe import boundary
 from sparktpe.jar import require_jar
 from sparktpe.params import (ALGORITHMS, PRUNING_RULES, CrossValidatorParams,
                              TrainValidationSplitParams, not_allowed)
 from sparktpe.progress import SearchProgress, interactive
 from sparktpe.tracking import logged_search
 from sparktpe.proposer import HyperoptProposer
-from sparktpe.space import (check_space, grid_as_space, is_param, space_params, stages_in)
-from sparktpe.space_json import space_from_json, space_to_json
-from sparktpe.stages import all_stages, java_stages, owner_of
+from sparktpe.space import (check_space, check_space_against_jvm, grid_as_space, is_param,
+                            space_params, stages_in)
+from sparktpe.space_json import space_to_json
+from sparktpe.stages import all_stages, check_jvm_twins, grid_stages, owner_of
 
 
 class _Checks:
@@ -46,6 +41,8 @@ class _Checks:
             (self.searchAlgorithm, lambda v: v in ALGORITHMS, "one of " + ", ".join(ALGORITHMS)),
             (self.pruning, lambda v: v in PRUNING_RULES, "one of " + ", ".join(PRUNING_RULES)),
             (self.pruningMinTrials, lambda v: v >= 1, "pruningMinTrials must be >= 1"),
+            (self.seed, lambda v: -2 ** 63 <= v < 2 ** 63,
+             "seed must be a 64-bit integer, in [-2**63, 2**63)"),
         ]
         if self.hasParam("numFolds"):
             checks.append((self.numFolds, lambda v: v >= 2, "numFolds must be >= 2"))
@@ -75,6 +72,8 @@ class _Checks:
                               f"{algorithm} search needs a searchSpace or estimatorParamMaps")
         self.getMaxEvals()
         estimator = self.getEstimator()
+        # Every fit runs in the JVM: a Python-only stage must fail here, before any job.
+        check_jvm_twins(self, self._tunable_stages() + [self.getEvaluator()])
         for param_map in (self.getEstimatorParamMaps() if has_grid else []):
             for param in param_map:
                 owner_of(estimator, param)
@@ -86,10 +85,16 @@ class _Checks:
                     owner_of(estimator, key, extra)
             space_params(self, space, self._tunable_stages())
 
+    def _extra_stages(self):
+        """Stages a grid's values or a conditional search space bring into the estimator."""
+        extra = grid_stages(self.getEstimatorParamMaps()) if self.isSet(self.estimatorParamMaps) else []
+        if self.isSet(self.searchSpace):
+            extra += stages_in(self.getSearchSpace())
+        return extra
+
     def _tunable_stages(self):
-        """The estimator's stages and those a conditional search space brings in."""
-        extra = stages_in(self.getSearchSpace()) if self.isSet(self.searchSpace) else []
-        return all_stages(self.getEstimator()) + [s for e in extra for s in all_stages(e)]
+        """Every stage nested in the estimator, in a grid's values or in the search space."""
+        return all_stages(self.getEstimator(), *self._extra_stages())
 
 
 class _SparktpeReader(JavaMLReader):
@@ -176,6 +181,20 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
     def setMlflowLogging(self, value):
         return self._set_checked(mlflowLogging=value)
 
+    def cancel(self):
+        """Cancels every ``fit`` of this tuner now running, from any thread (e.g. a notebook
+        button or a callback): no new trial starts and this search's Spark jobs are cancelled.
+        That ``fit`` then raises :class:`sparktpe.SearchError` (its message says "cancelled")
+        carrying every trial in ``trials`` and ``trialsJson``. Does nothing when no fit runs."""
+        for java_tuner in list(self._running_fits()):
+            java_tuner.cancel()
+
+    def _running_fits(self):
+        """The JVM tuners of this instance's running fits (what :meth:`cancel` reaches)."""
+        if "_running" not in self.__dict__:
+            self._running = set()
+        return self._running
+
     def _fit(self, dataset):
         self._check_for_fit()
         spark = dataset.sparkSession
@@ -184,8 +203,10 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
         # Decides whether to log to MLflow (and opens the search's run) before any Spark job.
         with logged_search(self) as search_log:
             java_tuner, proposer = self._to_java_for_fit(sc)
-            java_model = self._run_cancellable(java_tuner, dataset._jdf, proposer)
-            java_tuner.setTrialProposer(None)  # lets py4j release the Python proposer
+            try:
+                java_model = self._run_cancellable(java_tuner, dataset._jdf, proposer)
+            finally:
+                java_tuner.setTrialProposer(None)  # lets py4j release the Python proposer
             model = self._create_model(sc, java_model)
             if search_log is not None:
                 search_log.finished(model)
@@ -202,16 +223,25 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
         """The Python tuner for a JVM one (as loaded from disk); Params of the same names."""
         from pyspark import SparkContext
         sc = SparkContext._active_spark_context
-        estimator = JavaParams._from_java(java_tuner.getEstimator())
+        estimator = boundary.stage_from_java(java_tuner.getEstimator())
         tuner = cls()
         tuner._resetUid(java_tuner.uid())
-        tuner._set(estimator=estimator, evaluator=JavaParams._from_java(java_tuner.getEvaluator()))
-        _params_from_java(sc, tuner, java_tuner, estimator)
+        tuner._set(estimator=estimator,
+                   evaluator=boundary.stage_from_java(java_tuner.getEvaluator()))
+        boundary.params_from_java(sc, tuner, java_tuner, [estimator])
         return tuner
 
     def _to_java_for_fit(self, sc, propose=True):
-        """The JVM tuner with this one's Params, and the Hyperopt proposer if one is needed."""
+        """The JVM tuner with this one's Params, and the Hyperopt proposer if one is needed.
+
+        Raises
+        ------
+        ValueError
+            When fitting, for a search space the JVM Params refuse (see
+            :func:`sparktpe.space.check_space_against_jvm`); no Spark job has run.
+        """
         java_estimator = self.getEstimator()._to_java()
+        java_by_uid = boundary.java_stages(java_estimator)
         java_tuner = JavaWrapper._new_java_obj(self._java_class, self.uid)
         java_tuner.setEstimator(java_estimator)
         java_tuner.setEvaluator(self.getEvaluator()._to_java())
@@ -232,7 +262,7 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
                 setter(self.getOrDefault(name))
         if self.isSet(self.estimatorParamMaps):
             java_tuner.setEstimatorParamMaps(
-                self._grid_to_java(sc, self.getEstimatorParamMaps(), java_stages(java_estimator)))
+                boundary.grid_to_java(sc, self.getEstimatorParamMaps(), java_by_uid))
         if self.isSet(self.searchSpace):
             try:
                 java_tuner.setPythonSearchSpaceJson(space_to_json(self.getSearchSpace()))
@@ -245,36 +275,29 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
             if self.isSet(self.searchSpace):
                 space = self.getSearchSpace()
                 params = space_params(self, space, self._tunable_stages())
-                extra = stages_in(space)
-                if extra:  # the JVM resolves proposed stage uids against these
-                    stage_class = sc._jvm.org.apache.spark.ml.PipelineStage
-                    java_extra = sc._gateway.new_array(stage_class, len(extra))
-                    for i, stage in enumerate(extra):
-                        java_extra[i] = stage._to_java()
-                    java_tuner.setCandidateStages(java_extra)
             else:
                 space, params = grid_as_space(self.getEstimatorParamMaps()), None
+            extra = self._extra_stages()
+            if extra:  # the JVM resolves proposed stage uids against these
+                java_extra = boundary.stages_to_java(sc, extra)
+                java_tuner.setCandidateStages(java_extra)
+                for java_stage in java_extra:
+                    java_by_uid.update(boundary.java_stages(java_stage))
+            if self.isSet(self.searchSpace):
+                check_space_against_jvm(self, space, params, java_by_uid)
             proposer = HyperoptProposer(space, algorithm, self.getMaxEvals(), self.getSeed(),
                                         params=params)
             ensure_callback_server_started(sc._gateway)
             java_tuner.setTrialProposer(proposer)
         return java_tuner, proposer
 
-    @staticmethod
-    def _grid_to_java(sc, grid, stages):
-        param_map_class = sc._jvm.org.apache.spark.ml.param.ParamMap
-        java_grid = sc._gateway.new_array(param_map_class, len(grid))
-        for i, param_map in enumerate(grid):
-            java_map = JavaWrapper._new_java_obj("org.apache.spark.ml.param.ParamMap")
-            for param, value in param_map.items():
-                java_param = stages[param.parent].getParam(param.name)
-                java_map.put([java_param.w(_py2java(sc, param.typeConverter(value)))])
-            java_grid[i] = java_map
-        return java_grid
-
     def _run_cancellable(self, java_tuner, jdf, proposer):
-        """Runs the JVM fit in a worker thread, so that Ctrl-C reaches this (main) thread:
-        it then cancels the search's Spark jobs, waits for the JVM to return, and re-raises."""
+        """Runs the JVM fit in a worker thread, so that Ctrl-C reaches this (main) thread.
+
+        On Ctrl-C it cancels the JVM search (no new trial, this search's Spark jobs cancelled),
+        waits for the JVM ``fit`` to return, and raises :class:`sparktpe.SearchInterrupted`
+        with its trials; a second Ctrl-C stops the wait (the trials are then lost).
+        """
         outcome = {}
         done = threading.Event()
 
@@ -286,32 +309,41 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
             finally:
                 done.set()
 
+        running = self._running_fits()
+        running.add(java_tuner)  # before the fit starts, so that cancel() cannot miss it
         InheritableThread(target=work, name="sparktpe-fit", daemon=True).start()
         progress = SearchProgress(java_tuner) if self.getShowProgress() and interactive() else None
         try:
-            while not done.wait(0.5):
-                if progress is not None:
-                    progress.update()
-        except KeyboardInterrupt:
-            java_tuner.cancel()
-            done.wait(60)
-            raise
+            try:
+                while not done.wait(0.5):
+                    if progress is not None:
+                        progress.update()
+            except KeyboardInterrupt:
+                java_tuner.cancel()
+                try:
+                    done.wait()
+                except KeyboardInterrupt:
+                    raise boundary.interrupted(abandoned=True) from None
+                raise boundary.interrupted(outcome.get("error"), outcome.get("model")) \
+                    from outcome.get("error")
         finally:
+            running.discard(java_tuner)
             if progress is not None:
                 progress.update()  # the end state: every finished trial and the best metric
                 progress.close()
         if "error" in outcome:
             error = outcome["error"]
-            translated = _search_error(error, proposer)
+            proposer_error = proposer.error if proposer is not None else None
+            translated = boundary.search_error(
+                error, proposer_error, proposer.error_traceback if proposer is not None else None)
             if translated is error:
                 raise error
-            raise translated from (proposer.error if proposer is not None and proposer.error
-                                   is not None else error)
+            raise translated from (proposer_error if proposer_error is not None else error)
         return outcome["model"]
 
     def _create_model(self, sc, java_model):
         model = self._model_class._from_java(java_model, self.getEstimator(),
-                                             self._tunable_stages())
+                                             self._tunable_stages(), self.getEvaluator())
         if self.isSet(self.searchSpace):
             model._set(searchSpace=self.getSearchSpace())  # the user's own expressions
         return model
@@ -320,6 +352,7 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
         """A copy with the same uid; the estimator and evaluator are copied too, as in Spark."""
         extra = dict(extra or {})
         copied = super().copy(extra)
+        copied._running = set()  # a copy cancels only its own fits
         if self.isSet(self.estimator):
             copied.setEstimator(self.getEstimator().copy(extra))
         if self.isSet(self.evaluator):
@@ -343,8 +376,10 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
     estimator : pyspark.ml.Estimator
         The estimator or ``Pipeline`` to tune. Required.
     estimatorParamMaps : list of dict, optional
-        A grid from ``ParamGridBuilder``. In "tpe"/"random" mode with no ``searchSpace``,
-        each Param becomes an ``hp.choice`` over its grid values.
+        A grid from ``ParamGridBuilder``. Values may be stages (``ovr.classifier`` alternatives,
+        a Pipeline's ``stages`` lists): they cross to the JVM as their JVM twins, and the
+        model's ``getEstimatorParamMaps()`` holds your own objects. In "tpe"/"random" mode with
+        no ``searchSpace``, each Param becomes an ``hp.choice`` over its grid values.
     evaluator : pyspark.ml.evaluation.Evaluator
         Scores each fold's model. Required.
     numFolds : int, default 3
@@ -362,7 +397,8 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
     maxEvals : int, optional
         Number of trials, >= 1. Default: the grid's size; required with a ``searchSpace``.
     searchSpace : dict, optional
-        Spark ``Param`` (of the estimator or any Pipeline stage) -> Hyperopt expression
+        Spark ``Param`` (of the estimator or any stage nested in it: Pipeline stages,
+        ``OneVsRest.classifier``, a tuner's estimator) -> Hyperopt expression
         (``hp.uniform``, ``hp.loguniform``, ``hp.quniform``, ``hp.choice``, ...).
     timeout : float, optional
         Seconds the whole search may take (> 0); then no new trial starts, running fits are
@@ -382,9 +418,9 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
         "pruned" and its partial metrics, never chosen as best, and TPE sees its partial loss.
     pruningMinTrials : int, default 5
         Finished trials needed before any trial is pruned, >= 1.
-    initialTrials : BayesianCrossValidatorModel or str, optional
-        Continue an earlier search (warm start / resume): a fitted or loaded model, or its
-        trials' JSON. Those trials come first in trial order (``avgMetrics``, ``trials``), TPE
+    initialTrials : BayesianCrossValidatorModel, SearchError, SearchInterrupted or str, optional
+        Continue an earlier search (warm start / resume): a fitted or loaded model, the error
+        of a search that ended early, or their ``trialsJson``. Those trials come first in trial order (``avgMetrics``, ``trials``), TPE
         learns from them (grid search skips their settings, random search continues its
         sequence) and ``maxEvals`` more trials run; the best of all is refitted. Their metrics
         compare with new ones only on the same data, folds and evaluator. Raises ``ValueError``
@@ -403,12 +439,19 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
     Raises
     ------
     ValueError
-        From the constructor, setters or ``fit``, for a bad Param value, before any Spark job.
+        From the constructor, setters or ``fit``, before any Spark job: a bad Param value; a
+        Param of no stage; a search space that draws non-integers for an integer Param, reuses
+        a Hyperopt label, has an empty range or one the JVM Param's validator refuses; a stage
+        (or evaluator) that exists only in Python, with no JVM twin.
     SearchError
         From ``fit``, when the proposer raised (the Python traceback is in the message and the
-        original exception is the ``__cause__``), the search was cancelled, or no trial succeeded.
-    KeyboardInterrupt
-        Ctrl-C during ``fit`` cancels this search's Spark jobs and re-raises.
+        original exception is the ``__cause__``), the search was cancelled (:meth:`cancel`),
+        the final refit failed, or no trial succeeded. Its ``trials`` (a DataFrame like the
+        model's) and ``trialsJson`` keep every trial: ``initialTrials=error`` resumes.
+    SearchInterrupted
+        Ctrl-C during ``fit`` (a ``KeyboardInterrupt``): the search is cancelled, its Spark jobs
+        stopped, and the trials carried as for ``SearchError``. A second Ctrl-C stops waiting
+        for the JVM to wind down (the trials are then lost).
 
     Notes
     -----
@@ -474,20 +517,31 @@ class _TunedModel(Model, _Persistence):
         return self._java_model
 
     @classmethod
-    def _from_java(cls, java_model, estimator=None, stages=None):
-        """The Python model for a JVM one; ``estimator`` supplies the Python Params of the
-        settings (default: the JVM model's estimator, converted), ``stages`` every stage a
-        setting may name (default: the estimator's)."""
+    def _from_java(cls, java_model, estimator=None, stages=None, evaluator=None):
+        """The Python model for a JVM one.
+
+        Parameters
+        ----------
+        java_model : py4j JavaObject
+            The JVM model, fitted or loaded.
+        estimator, evaluator : optional
+            The user's own instances, which the model then returns from ``getEstimator()`` /
+            ``getEvaluator()`` as PySpark's models do; default (a loaded model): the JVM
+            model's, wrapped.
+        stages : list, optional
+            Every stage a setting may name (default: those nested in ``estimator``).
+        """
         from pyspark import SparkContext
         sc = SparkContext._active_spark_context
         if estimator is None:
-            estimator = JavaParams._from_java(java_model.getEstimator())
-        best = JavaParams._from_java(java_model.bestModel())
-        sub_models = _sub_models_from_java(java_model) if java_model.hasSubModels() else None
-        model = cls._new(best, sub_models, java_model)
+            estimator = boundary.stage_from_java(java_model.getEstimator())
+        if evaluator is None:
+            evaluator = boundary.stage_from_java(java_model.getEvaluator())
+        best = boundary.stage_from_java(java_model.bestModel())
+        model = cls._new(best, boundary.sub_models_from_java(java_model), java_model)
         model._resetUid(java_model.uid())
-        model._set(estimator=estimator, evaluator=JavaParams._from_java(java_model.getEvaluator()))
-        _params_from_java(sc, model, java_model, estimator, stages)
+        model._set(estimator=estimator, evaluator=evaluator)
+        boundary.params_from_java(sc, model, java_model, stages or [estimator])
         return model
 
     def __init__(self, bestModel, subModels=None, javaModel=None):
@@ -499,13 +553,17 @@ class _TunedModel(Model, _Persistence):
     @property
     def trials(self):
         """One row per trial (see the class docstring); a DataFrame of the active session."""
-        from pyspark.sql import SparkSession
-        return DataFrame(self._java_model.trials(), SparkSession.active())
+        return boundary.trials_table(self._java_model.trials())
 
     @property
     def stopReason(self):
         """Why the search stopped, e.g. "maxEvals (40) reached"."""
         return self._java_model.stopReason()
+
+    @property
+    def trialsJson(self):
+        """str: the trials in the ``initialTrials`` format (what ``initialTrials=model`` reads)."""
+        return self._java_model.trialsJson()
 
     @property
     def bestTrialId(self):
@@ -548,9 +606,12 @@ class BayesianCrossValidatorModel(_TunedModel, CrossValidatorParams):
 
     def copy(self, extra=None):
         extra = dict(extra or {})
+        # As PySpark 4's CrossValidatorModel.copy: sub-models are copied, without `extra`.
+        sub_models = None if self.subModels is None else [
+            [m.copy() if m is not None else None for m in fold] for fold in self.subModels]
         copied = BayesianCrossValidatorModel(
             self.bestModel.copy(extra), list(self.avgMetrics), list(self.stdMetrics),
-            self.subModels, self._java_model)
+            sub_models, self._java_model)
         copied._resetUid(self.uid)
         return self._copyValues(copied, extra)
 
@@ -581,8 +642,11 @@ class BayesianTrainValidationSplitModel(_TunedModel, TrainValidationSplitParams)
 
     def copy(self, extra=None):
         extra = dict(extra or {})
+        # As PySpark 4's TrainValidationSplitModel.copy: sub-models are copied, without `extra`.
+        sub_models = None if self.subModels is None else [
+            m.copy() if m is not None else None for m in self.subModels]
         copied = BayesianTrainValidationSplitModel(
-            self.bestModel.copy(extra), list(self.validationMetrics), self.subModels,
+            self.bestModel.copy(extra), list(self.validationMetrics), sub_models,
             self._java_model)
         copied._resetUid(self.uid)
         return self._copyValues(copied, extra)
@@ -630,63 +694,3 @@ class BayesianTrainValidationSplit(_BayesianTuner, TrainValidationSplitParams):
     @property
     def _model_class(self):
         return BayesianTrainValidationSplitModel
-
-
-def _sub_models_from_java(java_model):
-    """``[fold][trial]`` Python models (TrainValidationSplit: one "fold")."""
-    folds = java_model.subModels()
-    if java_model.getClass().getName() == "sparktpe.BayesianTrainValidationSplitModel":
-        folds = [folds]
-    return [[JavaParams._from_java(m) if m is not None else None for m in fold] for fold in folds]
-
-
-_SIMPLE = ("numFolds", "foldCol", "trainRatio", "seed", "parallelism", "collectSubModels",
-           "searchAlgorithm", "maxEvals", "timeout", "earlyStopRounds", "earlyStopTolerance",
-           "targetMetric", "pruning", "pruningMinTrials", "initialTrials", "showProgress",
-           "mlflowLogging")
-
-
-def _params_from_java(sc, target, java_obj, estimator, stages=None):
-    """Copy the Params set on a JVM tuner or model to its Python twin, with the grid's and the
-    search space's Params resolved against the Python ``estimator`` (or ``stages``)."""
-    by_uid = {s.uid: s for s in (stages if stages is not None else all_stages(estimator))}
-    for name in _SIMPLE:
-        if target.hasParam(name) and java_obj.isSet(java_obj.getParam(name)):
-            target._set(**{name: _java2py(sc, java_obj.getOrDefault(java_obj.getParam(name)))})
-    if java_obj.isSet(java_obj.getParam("estimatorParamMaps")):
-        stage_class = sc._jvm.java.lang.Class.forName("org.apache.spark.ml.PipelineStage")
-        target._set(estimatorParamMaps=[_param_map_from_java(sc, by_uid, m, stage_class)
-                                        for m in java_obj.getEstimatorParamMaps()])
-    space = java_obj.getPythonSearchSpaceJson()
-    if space is not None:
-        target._set(searchSpace=space_from_json(space, lambda uid, name: by_uid[uid].getParam(name)))
-
-
-def _param_map_from_java(sc, stages, java_map, stage_class):
-    """A JVM ParamMap as a Python one, with the Params (and stage values, recognised by the JVM
-    ``stage_class``) of the Python ``stages`` (uid -> stage)."""
-    result = {}
-    for pair in java_map.toList():
-        java_param = pair.param()
-        stage = stages[java_param.parent()]
-        value = pair.value()
-        if isinstance(value, JavaArray) and len(value) > 0 and stage_class.isInstance(value[0]):
-            value = [stages[v.uid()] for v in value]
-        elif isinstance(value, JavaObject) and stage_class.isInstance(value):
-            value = stages[value.uid()]
-        else:
-            value = _java2py(sc, value)
-        result[stage.getParam(java_param.name())] = value
-    return result
-
-
-def _search_error(error, proposer):
-    """The exception ``fit`` raises for an error from the JVM search."""
-    if proposer is not None and proposer.error is not None:
-        return SearchError("the search stopped because the Hyperopt proposer raised "
-                           f"{type(proposer.error).__name__}: {proposer.error}\n"
-                           f"Python traceback:\n{proposer.error_traceback}")
-    java_error = getattr(error, "java_exception", None)
-    if java_error is not None and java_error.getClass().getName() == "sparktpe.SearchException":
-        return SearchError(str(java_error.getMessage()), json.loads(java_error.trialsJson()))
-    return error
