@@ -81,13 +81,13 @@ class BayesianCrossValidator(override val uid: String)
   /** Continues the search of `model`: its trials come first, then `maxEvals` more. */
   def setInitialTrials(model: SearchResults): this.type = set(initialTrials, model.trialsJson)
 
-  override def fit(dataset: Dataset[_]): BayesianCrossValidatorModel = {
+  override def fit(dataset: Dataset[_]): BayesianCrossValidatorModel = cancellableFit(dataset) { control =>
     validateParams()
     checkProposer()
     Folds.checkFoldCol(dataset.toDF(), $(foldCol))
     transformSchema(dataset.schema, logging = true)
     val k = $(numFolds)
-    val run = search(dataset, df => Folds.kFold(df, k, $(seed), $(foldCol)),
+    val run = search(control, dataset, df => Folds.kFold(df, k, $(seed), $(foldCol)),
       task => s"sparktpe trial ${task.trialId + 1}/${task.maxEvals} fold ${task.fold + 1}/$k")
     val model = new BayesianCrossValidatorModel(uid, run.bestModel, run.outcome.trials,
       run.outcome.stopReason, run.subModels)

@@ -164,7 +164,7 @@ class SchedulerSuite extends AnyFunSuite {
         calls.synchronized(calls += ((task.trialId, task.fold)))
         FoldResult(metrics(task.trialId)(task.fold), None)
       },
-      onJobsToCancel = () => (), log = _ => (), pruneAfter = pruneAfter)
+      onJobsToCancel = () => (), log = _ => (), pruning = pruneAfter.map(new MedianPruning(_, largerIsBetter = true)))
     (scheduler.run(), calls.toList)
   }
 
