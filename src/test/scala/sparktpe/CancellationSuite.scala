@@ -181,6 +181,23 @@ class CancellationSuite extends AnyFunSuite {
     assert(ours.exists(_.description.startsWith("sparktpe refit best trial")))
     assert(ours.forall(j => j.group == group && j.tags.contains("caller-tag")), ours)
     assert(ours.map(_.id).toSet.subsetOf(sc.statusTracker.getJobIdsForGroup(group).toSet))
+
+    // Spark's CrossValidator does the same: its jobs run in the caller's group, with its tags.
+    val sparkGroup = s"spark-caller-group-${cv.uid}"
+    val sparkTag = s"spark-caller-tag-${cv.uid}"
+    val lr = new org.apache.spark.ml.classification.LogisticRegression().setMaxIter(5)
+    val sparkFit = onThread(Some(sparkGroup)) {
+      sc.addJobTag(sparkTag)
+      try new org.apache.spark.ml.tuning.CrossValidator().setEstimator(lr)
+        .setEstimatorParamMaps(new ParamGridBuilder().addGrid(lr.regParam, Array(0.1, 0.2)).build())
+        .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(3).setFoldCol("fold").fit(data)
+      finally sc.removeJobTag(sparkTag)
+    }
+    assert(sparkFit.join().isRight)
+    assert(JobRecorder.drained(sc))
+    val sparks = JobRecorder.withTagPrefix(sparkTag)
+    assert(sparks.nonEmpty && sparks.forall(_.group == sparkGroup))
+    assert(sparks.map(_.id).toSet == sc.statusTracker.getJobIdsForGroup(sparkGroup).toSet)
   }
 
   test("cancelling the caller's job group stops our fit, as it stops Spark's tuners") {
@@ -198,5 +215,21 @@ class CancellationSuite extends AnyFunSuite {
       error.getMessage)
     assert(error.getMessage.contains(s"cancelled part of cancelled job group $group"), error.getMessage)
     assert(error.trials.map(t => (t.settings.head._2, t.status)) == Seq((0.1, "ok"), (0.2, "cancelled")))
+
+    // Spark's CrossValidator on the same estimator and grid: the cancelled group ends its fit too.
+    val sparkEntered = new CountDownLatch(1)
+    val sparkEst = new ScriptedEstimator().setScript(ScriptedEstimator.register { call =>
+      if (call.regParam == 0.2) ScriptedEstimator.blockingJob(call, sparkEntered, new CountDownLatch(1))
+    })
+    val sparkGroup = s"spark-caller-group-${cv.uid}"
+    val sparkFit = onThread(Some(sparkGroup)) {
+      new org.apache.spark.ml.tuning.CrossValidator().setEstimator(sparkEst)
+        .setEstimatorParamMaps(new ParamGridBuilder().addGrid(sparkEst.regParam, Array(0.1, 0.2, 0.3)).build())
+        .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(2).setSeed(5).fit(data)
+    }
+    sparkFit.awaitOrFail(sparkEntered)
+    sc.cancelJobGroup(sparkGroup)
+    val sparkError = sparkFit.join().swap.toOption
+    assert(sparkError.exists(SparkJobs.isJobCancellation), sparkError)
   }
 }
