@@ -50,12 +50,13 @@ trait BayesianCrossValidatorParams extends TuningParams {
  * gives the same `avgMetrics`. The input is cached once for the fit (unless already cached) and
  * released at the end. The best trial is refitted on the whole input to give `bestModel`.
  *
- * Every Spark job carries the job group of this fit and a description such as
- * `sparktpe trial 7/40 fold 2/3`; [[cancel]] cancels exactly those jobs.
+ * Every Spark job of a fit carries the fit's job tag and a description such as
+ * `sparktpe trial 7/40 fold 2/3`, and keeps the caller's job group and local properties;
+ * [[cancel]] cancels exactly those jobs, and any the fit starts later.
  *
  * Errors: `fit` throws IllegalArgumentException for a bad Param before any Spark job, and
- * [[SearchException]] (carrying the finished trials) if the proposer fails, the search is
- * cancelled, or no trial succeeds.
+ * [[SearchException]] (carrying every trial) if the proposer fails or times out, the search is
+ * cancelled or interrupted, a fit dies of a fatal JVM error, no trial succeeds, or the refit fails.
  */
 class BayesianCrossValidator(override val uid: String)
   extends Estimator[BayesianCrossValidatorModel] with BayesianCrossValidatorParams with SearchEstimator
@@ -86,13 +87,13 @@ class BayesianCrossValidator(override val uid: String)
   /** Continues the search of `model`: its trials come first, then `maxEvals` more. */
   def setInitialTrials(model: SearchResults): this.type = set(initialTrials, model.trialsJson)
 
-  override def fit(dataset: Dataset[_]): BayesianCrossValidatorModel = {
+  override def fit(dataset: Dataset[_]): BayesianCrossValidatorModel = cancellableFit(dataset) { control =>
     validateParams()
     checkProposer()
     Folds.checkFoldCol(dataset.toDF(), $(foldCol))
     transformSchema(dataset.schema, logging = true)
     val k = $(numFolds)
-    val run = search(dataset, df => Folds.kFold(df, k, $(seed), $(foldCol)),
+    val run = search(control, dataset, df => Folds.kFold(df, k, $(seed), $(foldCol)),
       task => s"sparktpe trial ${task.trialId + 1}/${task.maxEvals} fold ${task.fold + 1}/$k")
     val model = new BayesianCrossValidatorModel(uid, run.bestModel, run.outcome.trials,
       run.outcome.stopReason, run.subModels)

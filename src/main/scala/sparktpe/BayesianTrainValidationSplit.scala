@@ -63,12 +63,12 @@ class BayesianTrainValidationSplit(override val uid: String)
   /** Continues the search of `model`: its trials come first, then `maxEvals` more. */
   def setInitialTrials(model: SearchResults): this.type = set(initialTrials, model.trialsJson)
 
-  override def fit(dataset: Dataset[_]): BayesianTrainValidationSplitModel = {
+  override def fit(dataset: Dataset[_]): BayesianTrainValidationSplitModel = cancellableFit(dataset) { control =>
     validateParams()
     checkProposer()
     transformSchema(dataset.schema, logging = true)
     val ratio = $(trainRatio)
-    val run = search(dataset, df => {
+    val run = search(control, dataset, df => {
       val Array(train, valid) = df.randomSplit(Array(ratio, 1 - ratio), $(seed))
       Array((train, valid))
     }, task => s"sparktpe trial ${task.trialId + 1}/${task.maxEvals}")

@@ -1,6 +1,5 @@
 package sparktpe
 
-import java.util.UUID
 import java.util.concurrent.ConcurrentHashMap
 
 import scala.jdk.CollectionConverters._
@@ -22,7 +21,7 @@ private[sparktpe] final case class SearchRun(
 /**
  * The search machinery both tuners share (cross-validation and a single train/validation split
  * differ only in their splits): choosing the proposer, caching the input, running the
- * [[TrialScheduler]] under one job group, refitting the best trial, cancellation and progress.
+ * [[TrialScheduler]] with this fit's job tags, refitting the best trial, cancellation and progress.
  */
 trait SearchEstimator extends TuningParams with Logging {
 
@@ -52,15 +51,41 @@ trait SearchEstimator extends TuningParams with Logging {
 
   override private[sparktpe] def candidateStageList: Seq[PipelineStage] = candidateStages
 
+  @transient @volatile private var proposerTimeoutSeconds = ProposerThread.DefaultTimeoutSeconds
+
+  /**
+   * How long one call of the external proposer ([[setTrialProposer]]) may take, in seconds
+   * (default 600). A call that takes longer fails the search with a [[SearchException]] that
+   * says so and carries the trials.
+   * @throws IllegalArgumentException unless `seconds` is > 0
+   */
+  def setProposerTimeout(seconds: Double): this.type = {
+    if (!(seconds > 0) || seconds.isInfinite) throw new IllegalArgumentException(
+      s"proposerTimeout = $seconds is not allowed: must be a finite number of seconds > 0")
+    proposerTimeoutSeconds = seconds
+    this
+  }
+
+  def getProposerTimeout: Double = proposerTimeoutSeconds
+
   protected def copyTrialProposerTo(other: SearchEstimator): Unit = {
     trialProposer.foreach(other.setTrialProposer)
     other.setCandidateStages(candidateStages.toArray)
+    other.setProposerTimeout(proposerTimeoutSeconds)
   }
 
+  // The fits of this instance in progress, registered as the first thing each fit does.
+  @transient private lazy val fits = ConcurrentHashMap.newKeySet[FitControl]()
+  // Their schedulers, once the search has begun (for progress).
   @transient private lazy val running = ConcurrentHashMap.newKeySet[TrialScheduler]()
 
-  /** Cancels every search this instance is running: no new proposals, running jobs cancelled. */
-  def cancel(): Unit = running.forEach(_.cancel())
+  /**
+   * Cancels every fit of this instance in progress, at whatever step it is: no new trials, its
+   * running Spark jobs cancelled and any job it starts later cancelled at once. Each such `fit`
+   * throws a [[SearchException]] ("the search was cancelled: ...") carrying its trials. Later
+   * fits are not affected.
+   */
+  def cancel(): Unit = fits.forEach(_.cancel("cancel() was called"))
 
   // The last search's final progress, so a progress bar can draw its end state after `fit`.
   @transient @volatile private var finalProgress: Option[(Int, Int, Double)] = None
@@ -84,62 +109,121 @@ trait SearchEstimator extends TuningParams with Logging {
     }
 
   /**
+   * Runs a whole `fit` (`body`, from its Param checks on) as one cancellable unit: registers it
+   * for [[cancel]] first, and tags every Spark job it starts with its [[FitControl.fitTag]],
+   * keeping the caller's job group and other local properties.
+   * @throws SearchException when the fit is cancelled at any step, carrying the trials so far
+   */
+  protected def cancellableFit[M](dataset: Dataset[_])(body: FitControl => M): M = {
+    val sc = dataset.sparkSession.sparkContext
+    val control = new FitControl(sc, uid)
+    fits.add(control)
+    try SparkJobs.withTags(sc, Seq(control.fitTag), s"sparktpe $uid: preparing the search") {
+      try body(control) catch {
+        case e: SearchException => throw e
+        case e: Throwable if control.cancelReason.nonEmpty || SparkJobs.isJobCancellation(e) =>
+          val why = control.cancelReason.getOrElse(s"a Spark job of this fit was cancelled: ${e.getMessage}")
+          throw control.cancelledError(why, scala.util.Try(initialTrialResults).getOrElse(Nil), e)
+      }
+    } finally fits.remove(control)
+  }
+
+  /**
    * Runs a whole search over `splits` of the input (cached for the search unless it already
    * is) and refits the best trial on all of it.
    *
+   * @param control  this fit's cancellation and job tags (from [[cancellableFit]])
    * @param split    makes the (training, validation) pairs from the cached input
    * @param describe the Spark UI description of a work item's jobs
+   * @throws SearchException carrying every trial when the search is cancelled, the proposer
+   *                         fails, a fit dies of a fatal error, no trial succeeds, or the
+   *                         refit of the best trial fails or is cancelled
    */
   protected def search(
+      control: FitControl,
       dataset: Dataset[_],
       split: DataFrame => Array[(DataFrame, DataFrame)],
       describe: FoldTask => String): SearchRun = {
     val df = dataset.toDF()
     val sc = df.sparkSession.sparkContext
-    val group = s"sparktpe-$uid-${UUID.randomUUID()}"
     val est = $(estimator)
     val eval = $(evaluator)
     val keepModels = $(collectSubModels)
+    val initial = initialTrialResults
+    control.check(initial) // cancelled while the Params were checked
     val weCached = df.storageLevel == StorageLevel.NONE
     if (weCached) df.persist(StorageLevel.MEMORY_AND_DISK)
     try {
-      val splits = split(df)
-      val initial = initialTrialResults
+      val splits = SparkJobs.withTags(sc, Nil, s"sparktpe $uid: checking the folds")(split(df))
       initial.find(_.foldMetrics.length != splits.length).foreach { t =>
         bad(initialTrials, s"trial ${t.trialId} scored on ${t.foldMetrics.length} folds",
           s"trials scored on ${splits.length} fold(s), as this tuner scores them")
       }
-      val scheduler = new TrialScheduler(splits.length, initial.length + getMaxEvals,
+      control.check(initial)
+      val warmStart = WarmStart(initial)
+      val scheduler = new TrialScheduler(splits.length, warmStart.carried.length + getMaxEvals,
         $(parallelism), eval.isLargerBetter, makeProposer(initial),
         runFold = task => {
           val (train, valid) = splits(task.fold)
-          SparkJobs.withJobGroup(sc, group, describe(task)) {
+          try SparkJobs.withTags(sc, Seq(control.trialsTag), describe(task)) {
             val model = est.fit(train, task.paramMap).asInstanceOf[Model[_]]
             val metric = eval.evaluate(model.transform(valid, task.paramMap))
             FoldResult(metric, if (keepModels) Some(model) else None)
+          } catch {
+            // Our jobs were cancelled, not by us: the caller's job group was cancelled, or
+            // someone cancelled our jobs in the Spark UI. Spark's tuners end there: so do we.
+            case e: Throwable if SparkJobs.isJobCancellation(e) && !control.trialJobsCancelled =>
+              control.cancel(s"a Spark job of this fit was cancelled: ${e.getMessage}")
+              throw e
           }
         },
-        onJobsToCancel = () => sc.cancelJobGroup(group),
+        onJobsToCancel = () => control.cancelTrialJobs(),
         log = line => logInfo(s"$uid: $line"),
         rules = stopRules,
-        pruneAfter = pruneAfter,
-        initial = initial)
+        pruning = pruneAfter.map(new MedianPruning(_, eval.isLargerBetter)),
+        warmStart = warmStart)
+      control.onCancel(reason => scheduler.cancel(reason))
       running.add(scheduler)
       try {
         val outcome = scheduler.run()
+        control.check(outcome.trials) // cancelled as the last trials ended
         val best = SearchEstimator.bestTrial(outcome.trials, outcome.stopReason, eval.isLargerBetter)
         logInfo(s"$uid: ${outcome.trials.size} trials, stopped because ${outcome.stopReason}; " +
           s"best trial ${best.trialId + 1} metric ${best.metric}")
-        val bestModel = SparkJobs.withJobGroup(sc, group, s"sparktpe refit best trial ${best.trialId + 1}") {
-          est.fit(df, best.paramMap).asInstanceOf[Model[_]]
-        }
+        val bestModel = refit(control, df, best, outcome.trials)
+        control.check(outcome.trials) // cancelled while the refit's last job was finishing
         SearchRun(outcome, best, bestModel, if (keepModels) Some(scheduler.subModels) else None)
       } finally {
         finalProgress = Some(scheduler.progress)
         running.remove(scheduler)
       }
     } finally {
-      if (weCached) df.unpersist()
+      if (weCached) SearchEstimator.uninterruptibly(df.unpersist())
+    }
+  }
+
+  /**
+   * Fits the best trial's setting on the whole input, as Spark's tuners do for `bestModel`.
+   * @throws SearchException carrying `trials` when the refit fails or is cancelled
+   */
+  private def refit(control: FitControl, df: DataFrame, best: TrialResult, trials: Seq[TrialResult]): Model[_] = {
+    val which = s"trial ${best.trialId + 1} (trialId ${best.trialId})"
+    val sc = df.sparkSession.sparkContext
+    try {
+      SparkJobs.withTags(sc, Nil, s"sparktpe refit best trial ${best.trialId + 1}") {
+        $(estimator).fit(df, best.paramMap).asInstanceOf[Model[_]]
+      }
+    } catch {
+      case e: Throwable if control.cancelReason.nonEmpty || SparkJobs.isJobCancellation(e) ||
+          e.isInstanceOf[InterruptedException] =>
+        control.cancel(if (e.isInstanceOf[InterruptedException]) "the thread running fit was interrupted"
+          else s"a Spark job of this fit was cancelled: ${e.getMessage}")
+        if (e.isInstanceOf[InterruptedException]) Thread.currentThread().interrupt()
+        throw control.cancelledError(
+          s"${control.cancelReason.get} (during the refit of the best trial, $which, on the whole input)", trials, e)
+      case e: Throwable =>
+        throw new SearchException(s"the refit of the best trial, $which, on the whole input failed: " +
+          s"${TrialScheduler.describe(e)}; the trials are kept (resume with setInitialTrials)", e, trials)
     }
   }
 
@@ -196,7 +280,7 @@ trait SearchEstimator extends TuningParams with Logging {
       val grid = $(estimatorParamMaps)
       new GridProposer(grid, grid.indices, initial)
     case (_, Some(external)) =>
-      new JsonTrialProposer(external, knownParams())
+      new OnProposerThread(new JsonTrialProposer(external, knownParams()), proposerTimeoutSeconds)
     case _ => get(searchSpace) match {
       case Some(space) => new RandomProposer(space, $(seed), skip = initial.length)
       case None =>
@@ -207,6 +291,15 @@ trait SearchEstimator extends TuningParams with Logging {
 }
 
 object SearchEstimator {
+  /**
+   * Runs clean-up `body` with this thread's interrupt flag cleared, then sets it again: a fit
+   * ended by an interrupt still releases what it cached, and still throws its SearchException.
+   */
+  private[sparktpe] def uninterruptibly(body: => Unit): Unit = {
+    val interrupted = Thread.interrupted()
+    try body finally if (interrupted) Thread.currentThread().interrupt()
+  }
+
   /**
    * The best successful trial (first of equals, as Spark's tuners pick).
    * @throws SearchException when no trial succeeded, with the first trial's error

@@ -10,7 +10,7 @@ import org.apache.spark.sql.Dataset
 import org.apache.spark.sql.types.StructType
 
 /**
- * A test estimator: logistic regression that counts how many of its fits run at once, holds
+ * A test estimator: logistic regression that counts its fits and how many of them run at once, holds
  * each fit open a little so overlaps show, and throws when `regParam` equals `failAt`.
  */
 class CountingEstimator(override val uid: String) extends Estimator[LogisticRegressionModel] {
@@ -22,6 +22,7 @@ class CountingEstimator(override val uid: String) extends Estimator[LogisticRegr
   def setFailAt(value: Double): this.type = set(failAt, value)
 
   override def fit(dataset: Dataset[_]): LogisticRegressionModel = {
+    CountingEstimator.fits.incrementAndGet()
     val now = CountingEstimator.running.incrementAndGet()
     CountingEstimator.maxRunning.accumulateAndGet(now, math.max)
     try {
@@ -42,5 +43,7 @@ class CountingEstimator(override val uid: String) extends Estimator[LogisticRegr
 object CountingEstimator {
   val running = new AtomicInteger()
   val maxRunning = new AtomicInteger()
-  def reset(): Unit = { running.set(0); maxRunning.set(0) }
+  /** Fits started since the last reset (folds and refits alike). */
+  val fits = new AtomicInteger()
+  def reset(): Unit = { running.set(0); maxRunning.set(0); fits.set(0) }
 }
