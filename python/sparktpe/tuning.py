@@ -655,21 +655,21 @@ def _params_from_java(sc, target, java_obj, estimator, stages=None):
             target._set(**{name: _java2py(sc, java_obj.getOrDefault(java_obj.getParam(name)))})
     if java_obj.isSet(java_obj.getParam("estimatorParamMaps")):
         stage_class = sc._jvm.java.lang.Class.forName("org.apache.spark.ml.PipelineStage")
-        target._set(estimatorParamMaps=[_param_map_from_java(sc, by_uid, m, stage_class)
+        target._set(estimatorParamMaps=[_param_map_from_java(sc, by_uid, java_obj.paramMapEntries(m), stage_class)
                                         for m in java_obj.getEstimatorParamMaps()])
     space = java_obj.getPythonSearchSpaceJson()
     if space is not None:
         target._set(searchSpace=space_from_json(space, lambda uid, name: by_uid[uid].getParam(name)))
 
 
-def _param_map_from_java(sc, stages, java_map, stage_class):
-    """A JVM ParamMap as a Python one, with the Params (and stage values, recognised by the JVM
-    ``stage_class``) of the Python ``stages`` (uid -> stage)."""
+def _param_map_from_java(sc, stages, java_entries, stage_class):
+    """A JVM ParamMap's (Param, value) entries (``TuningParams.paramMapEntries``: invalid values
+    included, which ``ParamMap.toList`` would refuse) as a Python ParamMap, with the Params (and
+    stage values, recognised by the JVM ``stage_class``) of the Python ``stages`` (uid -> stage)."""
     result = {}
-    for pair in java_map.toList():
-        java_param = pair.param()
+    for entry in java_entries:
+        java_param, value = entry[0], entry[1]
         stage = stages[java_param.parent()]
-        value = pair.value()
         if isinstance(value, JavaArray) and len(value) > 0 and stage_class.isInstance(value[0]):
             value = [stages[v.uid()] for v in value]
         elif isinstance(value, JavaObject) and stage_class.isInstance(value):
