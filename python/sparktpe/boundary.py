@@ -123,14 +123,16 @@ def _value_from_java(sc, by_uid, value, is_java_stage):
     return _java2py(sc, value)
 
 
-def param_map_from_java(sc, by_uid, java_map):
-    """A JVM ParamMap as a Python one, with the Params of the Python stages ``by_uid``."""
+def param_map_from_java(sc, by_uid, java_owner, java_map):
+    """A JVM ParamMap (one of ``java_owner``'s ``estimatorParamMaps``) as a Python one, with the
+    Params of the Python stages ``by_uid``. Read through ``TuningParams.paramMapEntries``, which
+    keeps a failed trial's invalid value (``ParamMap.toList`` would throw for it)."""
     result = {}
     is_java_stage = _stage_test(sc)
-    for pair in java_map.toList():
-        jparam = pair.param()
+    for entry in java_owner.paramMapEntries(java_map):
+        jparam, value = entry[0], entry[1]
         owner = by_uid[jparam.parent()]
-        result[owner.getParam(jparam.name())] = _value_from_java(sc, by_uid, pair.value(), is_java_stage)
+        result[owner.getParam(jparam.name())] = _value_from_java(sc, by_uid, value, is_java_stage)
     return result
 
 
@@ -148,7 +150,7 @@ def params_from_java(sc, target, java_obj, stages):
         if target.hasParam(name) and java_obj.isSet(java_obj.getParam(name)):
             target._set(**{name: _java2py(sc, java_obj.getOrDefault(java_obj.getParam(name)))})
     if java_obj.isSet(java_obj.getParam("estimatorParamMaps")):
-        target._set(estimatorParamMaps=[param_map_from_java(sc, by_uid, m)
+        target._set(estimatorParamMaps=[param_map_from_java(sc, by_uid, java_obj, m)
                                         for m in java_obj.getEstimatorParamMaps()])
     space = java_obj.getPythonSearchSpaceJson()
     if space is not None:

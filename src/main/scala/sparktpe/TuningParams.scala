@@ -137,6 +137,21 @@ trait TuningParams extends Params {
       EstimatorParams.stagesInSettings(moreSettings))
   }
 
+  /**
+   * The (Param, value) entries of `map` (one of this tuner's `estimatorParamMaps`), each as a
+   * two-element array, invalid values included: a model's map holds what each trial ran with,
+   * and Spark's `ParamMap.toSeq`/`toList` throw for an invalid value (its `ParamPair` validates).
+   * For the Python wrapper, which reads the maps through py4j.
+   */
+  def paramMapEntries(map: ParamMap): java.util.List[Array[Any]] = {
+    val trialSettings = this match {
+      case results: SearchResults => results.trialResults.flatMap(_.settings)
+      case _ => Nil
+    }
+    val entries = TrialResult.entries(map, knownParams(trialSettings).allParams)
+    java.util.Arrays.asList(entries.map { case (p, v) => Array[Any](p, v) }: _*)
+  }
+
   def getPruning: String = $(pruning)
   def getPruningMinTrials: Int = $(pruningMinTrials)
 

@@ -1,7 +1,7 @@
 package sparktpe
 
 import org.apache.spark.ml.{Estimator, Pipeline, PipelineStage}
-import org.apache.spark.ml.classification.{DecisionTreeClassifier, LogisticRegression, OneVsRest}
+import org.apache.spark.ml.classification.{LinearSVC, LogisticRegression, OneVsRest}
 import org.apache.spark.ml.evaluation.{BinaryClassificationEvaluator, MulticlassClassificationEvaluator}
 import org.apache.spark.ml.feature.{PCA, VectorAssembler}
 import org.apache.spark.ml.param.{Param, ParamMap}
@@ -35,19 +35,19 @@ class MigrationSuite extends AnyFunSuite {
 
   private def classifierParam(ovr: OneVsRest): Param[Any] = ovr.classifier.asInstanceOf[Param[Any]]
 
-  test("a grid over estimator-valued settings (ovr.classifier in lr, dt) equals CrossValidator") {
+  test("a grid over estimator-valued settings (ovr.classifier in lr, svc) equals CrossValidator") {
     val lr = new LogisticRegression().setMaxIter(3)
-    val dt = new DecisionTreeClassifier().setMaxDepth(1)
+    val svc = new LinearSVC().setMaxIter(3) // as cheap to fit as lr, unlike a tree
     // No classifier set: Spark's OneVsRest.copy would put its own classifier over the grid's.
     val ovr = new OneVsRest()
-    val grid = new ParamGridBuilder().addGrid(classifierParam(ovr), Seq(lr, dt)).build()
+    val grid = new ParamGridBuilder().addGrid(classifierParam(ovr), Seq(lr, svc)).build()
     val eval = new MulticlassClassificationEvaluator()
     val expected = sparkCv(ovr, grid, classes, eval, numFolds = 2)
     val got = ours(ovr, grid, eval, numFolds = 2).fit(classes)
     assertSameMetrics(got.avgMetrics, expected.avgMetrics)
     assert(got.avgMetrics(0) != got.avgMetrics(1)) // the two classifiers really differ
     assert(got.getEstimatorParamMaps.map(_.get(classifierParam(ovr)).get.asInstanceOf[PipelineStage].uid).toSeq ==
-      Seq(lr.uid, dt.uid))
+      Seq(lr.uid, svc.uid))
   }
 
   test("a Param of the classifier inside OneVsRest is tuned as CrossValidator tunes it") {

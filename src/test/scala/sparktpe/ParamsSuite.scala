@@ -80,7 +80,8 @@ class ParamsSuite extends AnyFunSuite {
     assert(error.getMessage.contains("family"))
   }
 
-  // Any 64-bit seed, each tuner's default included, with each algorithm that runs without Python.
+  // Any 64-bit seed, each tuner's default included, with each algorithm that runs without Python
+  // (one trial each, to stay cheap: the seed feeds the folds or split, the draws and the schema check).
   private val small = data.limit(60).cache()
   for (tuner <- Seq("BayesianCrossValidator", "BayesianTrainValidationSplit");
        algorithm <- Seq("grid", "random over a space", "random over a grid");
@@ -93,7 +94,7 @@ class ParamsSuite extends AnyFunSuite {
           case "BayesianCrossValidator" => new BayesianCrossValidator().setNumFolds(2)
           case _ => new BayesianTrainValidationSplit()
         }
-        est.set(est.estimator, lr).set(est.evaluator, new BinaryClassificationEvaluator()).set(est.maxEvals, 2)
+        est.set(est.estimator, lr).set(est.evaluator, new BinaryClassificationEvaluator()).set(est.maxEvals, 1)
         seed.foreach(s => est.set(est.seed, s))
         algorithm match {
           case "grid" => est.set(est.estimatorParamMaps, grid)
@@ -105,7 +106,7 @@ class ParamsSuite extends AnyFunSuite {
         est.fit(small).asInstanceOf[SearchResults]
       }
       val first = run()
-      assert(first.trialResults.map(_.status) == Seq("ok", "ok"))
+      assert(first.trialResults.map(_.status) == Seq("ok"))
       assert(first.trialResults.forall(t => !t.metric.isNaN))
       if (algorithm != "grid") { // the seed fixes the draws
         assert(first.trialResults.map(_.settings.map(_._2)) == run().trialResults.map(_.settings.map(_._2)))

@@ -118,24 +118,26 @@ class PersistenceSuite extends AnyFunSuite {
   test("estimator-valued settings (ovr.classifier in lr, dt) save and load for the tuner and its model") {
     val lr = new LogisticRegression().setMaxIter(3)
     val dt = new DecisionTreeClassifier().setMaxDepth(1)
-    // OneVsRest's own writer needs a classifier set. (Spark's OneVsRest.copy then fits that one
-    // for every setting, whatever the grid says; Spark's tuners and ours fit the same.)
-    val ovr = new OneVsRest().setClassifier(dt)
+    // OneVsRest's own writer needs a classifier set. (Spark's OneVsRest.copy then fits that one,
+    // lr, for every setting, whatever the grid says; Spark's tuners and ours fit the same.)
+    val ovr = new OneVsRest().setClassifier(lr)
     val classifier = ovr.classifier.asInstanceOf[Param[Any]]
-    // lr.maxIter: a Param of a stage that is only a value of ovr.classifier, nowhere in ovr
-    val grid = new ParamGridBuilder().addGrid(classifier, Seq(lr, dt)).addGrid(lr.maxIter, Array(2, 4)).build()
+    // dt.maxDepth: a Param of a stage that is only a value of ovr.classifier, nowhere in ovr
+    val grid = new ParamGridBuilder().addGrid(classifier, Seq(lr, dt)).addGrid(dt.maxDepth, Array(1, 2)).build()
     val cv = new BayesianCrossValidator().setEstimator(ovr).setEstimatorParamMaps(grid)
       .setEvaluator(new MulticlassClassificationEvaluator()).setNumFolds(2).setSeed(4).setParallelism(2)
       .setCollectSubModels(true)
     def describe(maps: Array[ParamMap]) = maps.toSeq.map { m =>
       val stage = m(classifier).asInstanceOf[PipelineStage]
-      (stage.uid, stage.getClass, m.get(lr.maxIter))
+      (stage.uid, stage.getClass, m.get(dt.maxDepth))
     }
     val tunerPath = dir()
     cv.write.save(tunerPath)
     val loadedCv = BayesianCrossValidator.load(tunerPath)
     assert(describe(loadedCv.getEstimatorParamMaps) == describe(grid))
-    assert(loadedCv.getEstimatorParamMaps(0)(classifier).asInstanceOf[LogisticRegression].getMaxIter == 3)
+    assert(loadedCv.getEstimatorParamMaps.map(_(classifier)).collect { case l: LogisticRegression => l.getMaxIter }
+      .toSeq == Seq(3, 3))
+    assert(loadedCv.getEstimatorParamMaps.exists(_(classifier).isInstanceOf[DecisionTreeClassifier]))
 
     val model = cv.fit(TestSpark.threeClasses)
     val modelPath = dir()
@@ -196,6 +198,10 @@ class PersistenceSuite extends AnyFunSuite {
     assert(model.trialResults(0).error.get.contains("regParam given invalid value -1.0"))
     assert(model.getEstimatorParamMaps(0).get(lr.regParam).contains(-1.0))
     assert(model.getEstimatorParamMaps(1).get(lr.regParam).contains(0.1))
+    // toSeq validates (Spark's ParamPair) and so refuses it; paramMapEntries (for py4j) does not
+    intercept[IllegalArgumentException](model.getEstimatorParamMaps(0).toSeq)
+    val entries = model.paramMapEntries(model.getEstimatorParamMaps(0))
+    assert(entries.size == 1 && entries.get(0)(0) == lr.regParam && entries.get(0)(1) == -1.0)
     val path = dir()
     model.write.save(path)
     val loaded = BayesianCrossValidatorModel.load(path)
