@@ -166,6 +166,7 @@ class PersistenceSuite extends AnyFunSuite {
     val cv = new BayesianCrossValidator().setEstimator(pipeline).setEstimatorParamMaps(grid)
       .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(2).setSeed(8)
       .setSearchSpace(SearchSpace().choice(stages, alternatives)).setSearchAlgorithm("grid")
+      .setCandidateStages(Array(dt)) // as the Python wrapper sets them for a space over stages
     val path = dir()
     cv.write.save(path)
     val loaded = BayesianCrossValidator.load(path)
@@ -175,6 +176,8 @@ class PersistenceSuite extends AnyFunSuite {
     val choice = loaded.getSearchSpace.dimensions.head.asInstanceOf[SearchSpace.Choice]
     assert(choice.values.map(_.asInstanceOf[Array[PipelineStage]].map(_.uid).toSeq) ==
       alternatives.map(_.map(_.uid).toSeq))
+    assert(loaded.getCandidateStages.map(_.uid).toSeq == Seq(dt.uid))
+    assert(loaded.getCandidateStages.head.isInstanceOf[DecisionTreeClassifier])
     val input = data.drop("features")
     val (before, after) = (cv.fit(input), loaded.fit(input))
     after.avgMetrics.zip(before.avgMetrics).foreach { case (a, b) => assert(math.abs(a - b) < 1e-12) }
