@@ -319,9 +319,12 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
                     if progress is not None:
                         progress.update()
             except KeyboardInterrupt:
-                java_tuner.cancel()
                 try:
-                    done.wait()
+                    # Cancel again until the fit ends: a Ctrl-C that came before the JVM entered
+                    # fit found nothing to cancel on the first call.
+                    java_tuner.cancel()
+                    while not done.wait(1.0):
+                        java_tuner.cancel()
                 except KeyboardInterrupt:
                     raise boundary.interrupted(abandoned=True) from None
                 raise boundary.interrupted(outcome.get("error"), outcome.get("model")) \
