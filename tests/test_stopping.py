@@ -1,7 +1,5 @@
 """Budgets and stopping rules from Python: timeout, earlyStopRounds, targetMetric."""
 
-import time
-
 import pytest
 from hyperopt import hp
 from pyspark.ml import Pipeline
@@ -22,14 +20,15 @@ def setup():
 
 
 def test_timeout_returns_the_best_finished_trial(iris):
+    # The JVM's SchedulerSuite times the timeout against latched fits; this checks that the
+    # Param crosses from Python and that the best finished trial wins. 15 s leaves a loaded
+    # machine time to finish a trial (one takes about a second); no bound on fit's duration.
     pipeline, lr, evaluator = setup()
-    cv = BayesianCrossValidator(estimator=pipeline, evaluator=evaluator, maxEvals=300, timeout=10.0,
+    cv = BayesianCrossValidator(estimator=pipeline, evaluator=evaluator, maxEvals=300, timeout=15.0,
                                 searchSpace={lr.regParam: hp.loguniform("regParam", -9, 0)},
                                 parallelism=2, seed=1)
-    started = time.monotonic()
     model = cv.fit(iris)
-    assert time.monotonic() - started < 20
-    assert model.stopReason == "timeout (10.0 s) reached"
+    assert model.stopReason == "timeout (15.0 s) reached"
     rows = model.trials.collect()
     assert 0 < len(rows) < 300
     assert {r.status for r in rows} <= {"ok", "cancelled"}
