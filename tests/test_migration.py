@@ -3,6 +3,7 @@ tuner on the same input: estimator-valued settings, nested meta-estimators, the 
 objects on the model, sub-models on copy and save, our saved format, Python-only stages, and
 the README's first example."""
 
+import json
 import re
 from pathlib import Path
 
@@ -166,10 +167,24 @@ def test_spark_cross_validator_model_load_refuses_our_saved_model(spark, folded,
     scala_loader = spark.sparkContext._jvm.org.apache.spark.ml.tuning.CrossValidatorModel
     with pytest.raises(Exception, match=r"found class name sparktpe\.BayesianCrossValidatorModel"):
         scala_loader.load(path)
-    # PySpark's reader checks no class name: it fails on the first field it cannot read
-    with pytest.raises(Exception):
+    # PySpark's Python reader checks no class name: it reads Spark's estimatorParamMaps slot,
+    # where our save leaves it a sign saying which class loads the folder
+    how = r"load it with sparktpe\.BayesianCrossValidatorModel\.load\(path\)"
+    with pytest.raises(KeyError, match=how):
         CrossValidatorModel.load(path)
-    assert BayesianCrossValidatorModel.load(path).avgMetrics  # ours loads it
+    with pytest.raises(KeyError, match=how):  # the tuner class reads the same slot first
+        CrossValidator.load(path)
+    loaded = BayesianCrossValidatorModel.load(path)  # ours loads it, grid and all
+    assert loaded.avgMetrics and [m[lr.regParam] for m in loaded.getEstimatorParamMaps()] == [0.01]
+    # A folder saved before the sign, with the grid in paramMap as Spark keeps it, loads too
+    meta_file = next(p for p in Path(path, "metadata").iterdir() if p.name.startswith("part-"))
+    meta = json.loads(meta_file.read_text())
+    meta["paramMap"]["estimatorParamMaps"] = meta.pop("estimatorParamMaps")
+    meta_file.write_text(json.dumps(meta))
+    for crc in Path(path, "metadata").glob(".*.crc"):
+        crc.unlink()
+    older = BayesianCrossValidatorModel.load(path)
+    assert [m[lr.regParam] for m in older.getEstimatorParamMaps()] == [0.01]
 
 
 class PlusOne(Transformer, HasInputCol, HasOutputCol):

@@ -19,7 +19,9 @@ import org.json4s.jackson.JsonMethods.{compact, parse, render}
  * writers. The layout under the saved path:
  *
  *  - `metadata/`: `class`, `uid`, `sparkVersion`, `paramMap` (the tuner's simple Params with
- *    their JSON; `estimatorParamMaps` and `searchSpace` as below), and for models `trials`
+ *    their JSON, `searchSpace` as below, and in Spark's `estimatorParamMaps` slot a sign that
+ *    makes PySpark's tuning loaders say how to load this folder), `estimatorParamMaps` (the grid,
+ *    as below; earlier saves kept it in `paramMap`, and still load), and for models `trials`
  *    (the [[trialsJson]] format), `stopReason` and `persistSubModels`; `pythonSearchSpace` (the
  *    Python wrapper's Hyperopt space JSON, kept opaque, see `python/sparktpe/space_json.py`) and
  *    `candidateStages` (uids, see `SearchEstimator.setCandidateStages`) when there are any.
@@ -179,13 +181,41 @@ private[sparktpe] object TunerPersistence {
     val simple = instance.params.filter(p => instance.isSet(p) && !Complex(p.name)).map { p =>
       p.name -> parse(p.asInstanceOf[Param[Any]].jsonEncode(instance.get(p).get))
     }
-    val grid = gridSettings.map(maps => "estimatorParamMaps" -> JArray(maps.toList.map(settingsJson)))
+    val grid = gridSettings.map(maps => GridKey -> JArray(maps.toList.map(settingsJson)))
     val space = instance.get(instance.searchSpace).map(s => "searchSpace" -> spaceJson(s))
     val python = Option(instance.getPythonSearchSpaceJson).map(j => "pythonSearchSpace" -> parse(j))
     val candidateUids = if (candidates.isEmpty) None
       else Some("candidateStages" -> JArray(candidates.toList.map(c => JString(c.uid))))
-    SparkMLBridge.saveMetadata(instance, path, spark, JObject(extra ++ python.toList ++ candidateUids.toList),
-      JObject((simple ++ grid ++ space).toList))
+    SparkMLBridge.saveMetadata(instance, path, spark,
+      JObject(extra ++ grid.toList ++ python.toList ++ candidateUids.toList),
+      JObject((simple ++ space :+ sparkLoaderSign(instance)).toList))
+  }
+
+  // Where the grid is saved: at the top of the metadata, not in `paramMap`, where Spark's tuners
+  // keep theirs (our earlier saves kept it there too; both load).
+  private val GridKey = "estimatorParamMaps"
+  private val SignPrefix = "saved by sparktpe"
+
+  private def isLoadingSign(maps: List[JValue]): Boolean = maps match {
+    case List(JArray(List(setting))) => (setting \ "parent") match {
+      case JString(p) => p.startsWith(SignPrefix)
+      case _ => false
+    }
+    case _ => false
+  }
+
+  /**
+   * What `paramMap.estimatorParamMaps` holds: one setting whose stage uid is a sentence saying
+   * how to load this folder. PySpark's `CrossValidatorModel.load` and friends read that slot
+   * before anything else of ours and fail with a `KeyError` quoting the uid, so a user who loads
+   * our model with Spark's class reads how to load it. (Scala Spark's loaders check the saved
+   * class name first and fail naming our class.)
+   */
+  private def sparkLoaderSign(instance: TuningParams): JField = {
+    val how = s"$SignPrefix: load it with ${instance.getClass.getName}.load(path), " +
+      "not with Spark's tuning classes"
+    "estimatorParamMaps" -> JArray(List(JArray(List(JObject("parent" -> JString(how),
+      "name" -> JString("estimatorParamMaps"), "value" -> JString("null"), "isJson" -> JString("true"))))))
   }
 
   /** The stages of `path/stages/`, one per folder (none for tuners saved before it existed). */
@@ -211,10 +241,7 @@ private[sparktpe] object TunerPersistence {
     instance.set(instance.estimator, est).set(instance.evaluator, eval)
     params match {
       case JObject(fields) => fields.foreach {
-        case ("estimatorParamMaps", grid) =>
-          // Unvalidated: a model's maps record what each trial ran with, invalid values too.
-          instance.set(instance.estimatorParamMaps,
-            grid.children.map(m => SparkMLBridge.unvalidatedParamMap(settingsFrom(m, known))).toArray)
+        case ("estimatorParamMaps", _) => // Spark's slot holds the loading sign; the grid is below
         case ("searchSpace", space) => instance.set(instance.searchSpace, spaceFrom(space, known))
         case (name, value) if instance.hasParam(name) =>
           val p = instance.getParam(name).asInstanceOf[Param[Any]]
@@ -223,6 +250,15 @@ private[sparktpe] object TunerPersistence {
       }
       case _ =>
     }
+    // Unvalidated: a model's maps record what each trial ran with, invalid values too. Saves
+    // older than the loading sign kept the grid in `paramMap`, as Spark's tuners do.
+    val grid = (metadata \ GridKey, params \ "estimatorParamMaps") match {
+      case (JArray(maps), _) => Some(maps)
+      case (_, JArray(maps)) if !isLoadingSign(maps) => Some(maps)
+      case _ => None
+    }
+    grid.foreach(maps => instance.set(instance.estimatorParamMaps,
+      maps.map(m => SparkMLBridge.unvalidatedParamMap(settingsFrom(m, known))).toArray))
     metadata \ "pythonSearchSpace" match {
       case JNothing | JNull =>
       case space => instance.setPythonSearchSpaceJson(compact(render(space)))
