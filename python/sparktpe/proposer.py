@@ -64,6 +64,7 @@ class HyperoptProposer:
         self._seed = int(seed) % 2 ** 64
         self._rng = np.random.default_rng(self._seed)
         self._finite = None  # every setting of a finite space, listed on first need
+        self._finite_listed = False  # whether the space turned out finite
         if algorithm == "tpe":
             self._suggest = functools.partial(
                 tpe.suggest, n_startup_jobs=tpe_startup_trials(max_evals), verbose=False)
@@ -113,9 +114,7 @@ class HyperoptProposer:
         if not (vals and set(vals) <= set(labels)):
             vals = self._vals_from_settings(tid, report.get("params") or [])
         vals = {label: list(vals.get(label, [])) for label in labels}
-        misc = {"tid": tid, "cmd": self._domain.cmd, "workdir": self._domain.workdir,
-                "idxs": {label: [tid] if v else [] for label, v in vals.items()}, "vals": vals}
-        docs = self._trials.new_trial_docs([tid], [None], [{"status": STATUS_FAIL}], [misc])
+        docs = self._trial_docs(tid, vals, STATUS_FAIL)
         self._trials.insert_trial_docs(docs)
         self._trials.refresh()
         self._docs[tid] = next(d for d in self._trials.trials if d["tid"] == tid)
@@ -157,7 +156,8 @@ class HyperoptProposer:
             if not untried:
                 return {"exhausted": True}
             vals, settings, key = untried[int(self._rng.integers(len(untried)))]
-            return self._accept(trial_id, self._new_docs(trial_id, vals), settings, key,
+            docs = self._trial_docs(trial_id, vals, STATUS_NEW)
+            return self._accept(trial_id, docs, settings, key,
                                 fallback="untried")
         for _ in range(RANDOM_DRAWS):
             docs = rand.suggest([trial_id], self._domain, self._trials, self._draw_seed())
@@ -186,12 +186,13 @@ class HyperoptProposer:
             return None
         return [s for s in self._finite if s[2] not in self._proposed]
 
-    def _new_docs(self, trial_id, vals):
-        """A pending Hyperopt trial document for a setting this proposer chose itself."""
-        misc = {"tid": trial_id, "cmd": self._domain.cmd, "workdir": self._domain.workdir,
-                "idxs": {label: [trial_id] if v else [] for label, v in vals.items()},
+    def _trial_docs(self, tid, vals, status):
+        """A Hyperopt trial document (in a list, as ``Trials`` takes it) for a setting this
+        proposer did not get from ``suggest``: an earlier search's, or an untried one it chose."""
+        misc = {"tid": tid, "cmd": self._domain.cmd, "workdir": self._domain.workdir,
+                "idxs": {label: [tid] if v else [] for label, v in vals.items()},
                 "vals": {label: list(v) for label, v in vals.items()}}
-        return self._trials.new_trial_docs([trial_id], [None], [{"status": STATUS_NEW}], [misc])
+        return self._trials.new_trial_docs([tid], [None], [{"status": status}], [misc])
 
     def _accept(self, trial_id, docs, settings, key, fallback):
         self._proposed.add(key)
