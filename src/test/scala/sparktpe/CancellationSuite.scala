@@ -67,13 +67,14 @@ class CancellationSuite extends AnyFunSuite {
   test("cancel() between two Spark jobs of a fit: the next job is cancelled as it starts") {
     val between = new CountDownLatch(1)
     val go = new CountDownLatch(1)
+    val interruptSeen = new CountDownLatch(1)
     val secondJob = new AtomicReference[Either[Throwable, Unit]]()
     val est = new ScriptedEstimator().setScript(ScriptedEstimator.register { call =>
       if (call.regParam == 0.2 && !call.isRefit && secondJob.get == null) {
         call.dataset.count()
         between.countDown()
         // Code that swallows interrupts (many libraries do) and goes on to its next job.
-        ScriptedEstimator.awaitIgnoringInterrupts(go)
+        ScriptedEstimator.awaitIgnoringInterrupts(go, interruptSeen)
         val interrupted = Thread.interrupted()
         // Would run for 2 minutes: only a cancel ends it sooner.
         secondJob.set(try Right(ScriptedEstimator.blockingJob(call, new CountDownLatch(2), new CountDownLatch(1)))
@@ -85,6 +86,9 @@ class CancellationSuite extends AnyFunSuite {
     val fit = onThread()(cv.fit(data))
     fit.awaitOrFail(between)
     cv.cancel()
+    // The search interrupts its workers once as it ends; only after that interrupt (swallowed
+    // above) does the fit go on, so the next job is stopped by the sticky cancel, not an interrupt.
+    fit.awaitOrFail(interruptSeen)
     go.countDown()
     val error = cancelled(fit.join())
     assert(error.getMessage.contains("cancelled"))

@@ -86,13 +86,16 @@ object ScriptedEstimator {
     }
   }
 
-  /** Waits for `latch` as code that ignores interrupts does, then sets the interrupt flag again. */
-  def awaitIgnoringInterrupts(latch: CountDownLatch): Unit = {
+  /**
+   * Waits for `latch` as code that ignores interrupts does, then sets the interrupt flag again.
+   * `interruptSeen` opens when the first interrupt arrives.
+   */
+  def awaitIgnoringInterrupts(latch: CountDownLatch, interruptSeen: CountDownLatch = new CountDownLatch(1)): Unit = {
     var interrupted = false
     var open = false
     while (!open) {
       try open = latch.await(2, TimeUnit.MINUTES) || true
-      catch { case _: InterruptedException => interrupted = true }
+      catch { case _: InterruptedException => interrupted = true; interruptSeen.countDown() }
     }
     if (interrupted) Thread.currentThread().interrupt()
   }
