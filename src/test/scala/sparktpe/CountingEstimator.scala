@@ -11,7 +11,9 @@ import org.apache.spark.sql.types.StructType
 
 /**
  * A test estimator: logistic regression that counts its fits and how many of them run at once, holds
- * each fit open a little so overlaps show, and throws when `regParam` equals `failAt`.
+ * each fit open a little so overlaps show, and throws when `regParam` equals `failAt`. After
+ * `CountingEstimator.reset(gate = n)`, the first n fits wait until n of them run at once (or
+ * 2 minutes pass), so a pool that runs n at once is seen to, whatever the machine's speed.
  */
 class CountingEstimator(override val uid: String) extends Estimator[LogisticRegressionModel] {
   def this() = this(Identifiable.randomUID("counting"))
@@ -26,7 +28,9 @@ class CountingEstimator(override val uid: String) extends Estimator[LogisticRegr
     val now = CountingEstimator.running.incrementAndGet()
     CountingEstimator.maxRunning.accumulateAndGet(now, math.max)
     try {
-      Thread.sleep(150)
+      CountingEstimator.gate.countDown()
+      CountingEstimator.gate.await(2, java.util.concurrent.TimeUnit.MINUTES)
+      Thread.sleep(50)
       if ($(regParam) == $(failAt)) throw new IllegalStateException(s"planned failure at ${$(regParam)}")
       new LogisticRegression().setRegParam($(regParam)).setMaxIter(5).fit(dataset)
     } finally {
@@ -45,5 +49,9 @@ object CountingEstimator {
   val maxRunning = new AtomicInteger()
   /** Fits started since the last reset (folds and refits alike). */
   val fits = new AtomicInteger()
-  def reset(): Unit = { running.set(0); maxRunning.set(0); fits.set(0) }
+  @volatile private var gate = new java.util.concurrent.CountDownLatch(0)
+  def reset(gate: Int = 0): Unit = {
+    running.set(0); maxRunning.set(0); fits.set(0)
+    this.gate = new java.util.concurrent.CountDownLatch(gate)
+  }
 }

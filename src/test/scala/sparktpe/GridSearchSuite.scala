@@ -1,6 +1,6 @@
 package sparktpe
 
-import org.apache.spark.ml.{Pipeline, PipelineModel}
+import org.apache.spark.ml.Pipeline
 import org.apache.spark.ml.param.ParamMap
 import org.apache.spark.ml.classification.{LogisticRegression, LogisticRegressionModel}
 import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator
@@ -13,7 +13,7 @@ class GridSearchSuite extends AnyFunSuite {
   private val data = TestSpark.binary
 
   private def setup() = {
-    val lr = new LogisticRegression().setMaxIter(20)
+    val lr = new LogisticRegression().setMaxIter(10)
     val grid = new ParamGridBuilder()
       .addGrid(lr.regParam, Array(0.001, 0.05, 0.3))
       .addGrid(lr.elasticNetParam, Array(0.0, 0.8))
@@ -33,15 +33,17 @@ class GridSearchSuite extends AnyFunSuite {
       .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(3).setSeed(42)
       .setFoldCol(foldCol).setParallelism(parallelism).fit(data)
 
-  for (parallelism <- Seq(1, 3)) {
-    test(s"grid mode equals CrossValidator's avgMetrics and best model (parallelism $parallelism)") {
-      val (lr, grid, _) = setup()
-      val expected = spark(lr, grid)
-      val got = ours(lr, grid, parallelism)
+  // The fits several tests compare, each run once for the suite.
+  private val (lr, grid, _) = setup()
+  private lazy val sparkCv = spark(lr, grid)
+  private lazy val oursAt = Map(1 -> ours(lr, grid, 1), 3 -> ours(lr, grid, 3))
+
+  test("grid mode equals CrossValidator's avgMetrics and best model at parallelism 1 and 3") {
+    for ((parallelism, got) <- oursAt) withClue(s"parallelism $parallelism: ") {
       assert(got.avgMetrics.length == grid.length)
-      got.avgMetrics.zip(expected.avgMetrics).foreach { case (a, b) => assert(math.abs(a - b) < 1e-9) }
+      got.avgMetrics.zip(sparkCv.avgMetrics).foreach { case (a, b) => assert(math.abs(a - b) < 1e-9) }
       val best = got.bestModel.asInstanceOf[LogisticRegressionModel]
-      val theirs = expected.bestModel.asInstanceOf[LogisticRegressionModel]
+      val theirs = sparkCv.bestModel.asInstanceOf[LogisticRegressionModel]
       assert(best.getRegParam == theirs.getRegParam && best.getElasticNetParam == theirs.getElasticNetParam)
       assert(best.coefficients.toArray.zip(theirs.coefficients.toArray).forall { case (a, b) => math.abs(a - b) < 1e-9 })
       assert(got.getEstimatorParamMaps.toSeq.map(_.toSeq.toSet) == grid.toSeq.map(_.toSeq.toSet))
@@ -49,11 +51,10 @@ class GridSearchSuite extends AnyFunSuite {
     }
   }
 
-  for (parallelism <- Seq(1, 3)) {
-    test(s"BayesianTrainValidationSplit grid mode equals TrainValidationSplit (parallelism $parallelism)") {
-      val (lr, grid, _) = setup()
-      val expected = new TrainValidationSplit().setEstimator(lr).setEstimatorParamMaps(grid)
-        .setEvaluator(new BinaryClassificationEvaluator()).setTrainRatio(0.7).setSeed(9).fit(data)
+  test("BayesianTrainValidationSplit grid mode equals TrainValidationSplit at parallelism 1 and 3") {
+    val expected = new TrainValidationSplit().setEstimator(lr).setEstimatorParamMaps(grid)
+      .setEvaluator(new BinaryClassificationEvaluator()).setTrainRatio(0.7).setSeed(9).fit(data)
+    for (parallelism <- Seq(1, 3)) withClue(s"parallelism $parallelism: ") {
       val got = new BayesianTrainValidationSplit().setEstimator(lr).setEstimatorParamMaps(grid)
         .setEvaluator(new BinaryClassificationEvaluator()).setTrainRatio(0.7).setSeed(9)
         .setParallelism(parallelism).setCollectSubModels(true).fit(data)
@@ -69,18 +70,16 @@ class GridSearchSuite extends AnyFunSuite {
   }
 
   test("grid mode with foldCol equals CrossValidator with the same foldCol") {
-    val (lr, grid, _) = setup()
     val expected = spark(lr, grid, "fold")
     val got = ours(lr, grid, 2, "fold")
     got.avgMetrics.zip(expected.avgMetrics).foreach { case (a, b) => assert(math.abs(a - b) < 1e-9) }
     // and the random folds really differ from the column's folds
-    assert(ours(lr, grid, 2).avgMetrics.zip(got.avgMetrics).exists { case (a, b) => math.abs(a - b) > 1e-9 })
+    assert(oursAt(1).avgMetrics.zip(got.avgMetrics).exists { case (a, b) => math.abs(a - b) > 1e-9 })
   }
 
   test("parallelism 1 and 3 give equal metrics and standard deviations") {
-    val (lr, grid, _) = setup()
-    val one = ours(lr, grid, 1)
-    val three = ours(lr, grid, 3)
+    val one = oursAt(1)
+    val three = oursAt(3)
     // equal up to rounding: Spark may sum partitions in another order between runs
     one.avgMetrics.zip(three.avgMetrics).foreach { case (a, b) => assert(math.abs(a - b) < 1e-12) }
     one.stdMetrics.zip(three.stdMetrics).foreach { case (a, b) => assert(math.abs(a - b) < 1e-12) }
@@ -88,7 +87,6 @@ class GridSearchSuite extends AnyFunSuite {
   }
 
   test("the trials DataFrame has one row per trial with the tuned Params and the metrics") {
-    val (lr, grid, _) = setup()
     val before = System.currentTimeMillis() / 1e3
     val model = ours(lr, grid, 2)
     val after = System.currentTimeMillis() / 1e3
@@ -144,14 +142,12 @@ class GridSearchSuite extends AnyFunSuite {
       val model = new Pipeline().setStages(Array(assembler, tuner)).fit(input)
       assert(model.stages.last.uid == tuner.uid)
       assert(model.transform(input).count() == input.count())
+      if (tuner eq cv) assert(model.stages.last.isInstanceOf[BayesianCrossValidatorModel])
     }
-    assert(model(new Pipeline().setStages(Array(assembler, cv)).fit(input)).isInstanceOf[BayesianCrossValidatorModel])
     val copied = cv.copy(ParamMap(cv.numFolds -> 4, lr.maxIter -> 3))
     assert(copied.uid == cv.uid && copied.getNumFolds == 4 && cv.getNumFolds == 2)
     assert(copied.getEstimator.uid == lr.uid && copied.getEstimator.getOrDefault(lr.maxIter) == 3)
     assert(lr.getMaxIter == 10)
     assert(cv.explainParams().contains("numFolds: number of folds for cross validation (>= 2) (default: 3, current: 2)"))
   }
-
-  private def model(p: PipelineModel) = p.stages.last
 }

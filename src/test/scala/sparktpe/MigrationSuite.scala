@@ -126,11 +126,11 @@ class MigrationSuite extends AnyFunSuite {
     assert(error.getMessage.contains("malformed JSON for example()"))
   }
 
-  for (integer <- Seq("bigint", "smallint", "tinyint")) {
-    test(s"a $integer foldCol works as PySpark's does, with the int column's folds of Spark's CrossValidator") {
-      val lr = new LogisticRegression().setMaxIter(10)
-      val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.01, 1.0)).build()
-      val expected = sparkCv(lr, grid, binary, new BinaryClassificationEvaluator(), "fold") // Scala: int only
+  test("a bigint, smallint or tinyint foldCol works as PySpark's does, with the int column's folds of Spark's CrossValidator") {
+    val lr = new LogisticRegression().setMaxIter(10)
+    val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.01, 1.0)).build()
+    val expected = sparkCv(lr, grid, binary, new BinaryClassificationEvaluator(), "fold") // Scala: int only
+    for (integer <- Seq("bigint", "smallint", "tinyint")) withClue(s"$integer foldCol: ") {
       val got = ours(lr, grid, new BinaryClassificationEvaluator(), "fold")
         .fit(binary.withColumn("fold", col("fold").cast(integer)))
       assertSameMetrics(got.avgMetrics, expected.avgMetrics)

@@ -17,11 +17,11 @@ class SearchSuite extends AnyFunSuite {
     val space = SearchSpace()
       .logUniform(lr.regParam, 1e-4, 1.0)
       .uniform(lr.elasticNetParam, 0.0, 1.0)
-      .intRange(lr.maxIter, 2, 30)
+      .intRange(lr.maxIter, 2, 10)
       .choice(lr.fitIntercept, Seq(true, false))
     new BayesianCrossValidator().setEstimator(lr).setEvaluator(new BinaryClassificationEvaluator())
-      .setSearchSpace(space).setSearchAlgorithm("random").setMaxEvals(6).setSeed(seed)
-      .setParallelism(2).fit(data)
+      .setSearchSpace(space).setSearchAlgorithm("random").setMaxEvals(5).setSeed(seed)
+      .setNumFolds(2).setParallelism(2).fit(data)
   }
 
   test("random search with a fixed seed repeats; another seed proposes other settings") {
@@ -38,9 +38,9 @@ class SearchSuite extends AnyFunSuite {
       val reg = s("regParam").asInstanceOf[Double]
       assert(reg >= 1e-4 && reg <= 1.0)
       val iters = s("maxIter").asInstanceOf[Int]
-      assert(iters >= 2 && iters <= 30)
+      assert(iters >= 2 && iters <= 10)
     }
-    assert(settings(a).map(_("regParam")).distinct.length == 6)
+    assert(settings(a).map(_("regParam")).distinct.length == 5)
   }
 
   test("random search over a grid evaluates distinct grid points in a seeded order") {
@@ -49,7 +49,7 @@ class SearchSuite extends AnyFunSuite {
       .addGrid(lr.elasticNetParam, Array(0.0, 1.0)).build()
     def run(seed: Long) = new BayesianCrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
       .setEvaluator(new BinaryClassificationEvaluator()).setSearchAlgorithm("random")
-      .setMaxEvals(5).setSeed(seed).fit(data).getEstimatorParamMaps.toSeq.map(_.toSeq.toSet)
+      .setMaxEvals(5).setSeed(seed).setNumFolds(2).fit(data).getEstimatorParamMaps.toSeq.map(_.toSeq.toSet)
     val first = run(1)
     assert(first.distinct.length == 5)
     assert(first.forall(grid.map(_.toSeq.toSet).contains))
@@ -114,7 +114,7 @@ class SearchSuite extends AnyFunSuite {
     val space = SearchSpace().logUniform(lr.regParam, 1e-4, 1.0)
     def random(maxEvals: Int) = new BayesianCrossValidator().setEstimator(lr)
       .setEvaluator(new BinaryClassificationEvaluator()).setSearchSpace(space)
-      .setSearchAlgorithm("random").setMaxEvals(maxEvals).setSeed(3)
+      .setSearchAlgorithm("random").setMaxEvals(maxEvals).setSeed(3).setNumFolds(2)
     def regs(m: BayesianCrossValidatorModel) = m.getEstimatorParamMaps.toSeq.map(_(lr.regParam))
     val whole = random(5).fit(data)
     val first = random(3).fit(data)
@@ -127,6 +127,7 @@ class SearchSuite extends AnyFunSuite {
     val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.0, 0.01, 0.1, 1.0)).build()
     def gridCv(maps: Array[org.apache.spark.ml.param.ParamMap]) = new BayesianCrossValidator()
       .setEstimator(lr).setEvaluator(new BinaryClassificationEvaluator()).setEstimatorParamMaps(maps)
+      .setNumFolds(2)
     val part = gridCv(Array(grid(2), grid(0))).fit(data)
     val rest = gridCv(grid).setInitialTrials(part.trialsJson).fit(data)
     assert(regs(rest) == Seq(0.1, 0.0, 0.01, 1.0))
