@@ -90,8 +90,8 @@ class MigrationSuite extends AnyFunSuite {
     val (pipeline, pca) = pcaPipeline()
     val grid = new ParamGridBuilder().addGrid(pca.k, Array(1, 2)).build()
     val input = binary.drop("features")
-    val expected = sparkCv(pipeline, grid, input, new BinaryClassificationEvaluator())
-    val got = ours(pipeline, grid, new BinaryClassificationEvaluator()).fit(input)
+    val expected = sparkCv(pipeline, grid, input, new BinaryClassificationEvaluator(), numFolds = 2)
+    val got = ours(pipeline, grid, new BinaryClassificationEvaluator(), numFolds = 2).fit(input)
     assertSameMetrics(got.avgMetrics, expected.avgMetrics)
     assert(math.abs(got.avgMetrics(0) - got.avgMetrics(1)) > 1e-6)
   }
