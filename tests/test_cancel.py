@@ -1,5 +1,6 @@
 """Ctrl-C during fit cancels the search's Spark jobs and gives control back."""
 
+import json
 import os
 import signal
 import threading
@@ -28,26 +29,35 @@ def test_ctrl_c_stops_a_long_fit_within_seconds_and_leaves_no_job(spark, iris):
                                              lr.maxIter: hp.quniform("maxIter", 50, 100, 1)},
                                 parallelism=2, seed=0)
     sent = {}
+    fit_ended = threading.Event()
+
+    def trials_running():
+        """Whether the fit's search has started its trials (its scheduler reports maxEvals)."""
+        return any(json.loads(t.progressJson())["total"] for t in list(cv._running_fits()))
 
     def interrupt():
-        # Jobs come and go between fits (and start late on a busy machine): interrupt while
-        # one is seen running, or give up after 30 s.
+        # Once the search runs its trials: jobs come and go between fits (and start late on a
+        # busy machine), so interrupt while one is seen running, or give up after 30 s.
         seen = set()
         until = time.monotonic() + 30.0
-        while not seen and time.monotonic() < until:
-            seen.update(sc.statusTracker().getActiveJobsIds())
+        while not seen and time.monotonic() < until and not fit_ended.is_set():
+            if trials_running():
+                seen.update(sc.statusTracker().getActiveJobsIds())
             time.sleep(0.01)
+        if fit_ended.is_set():
+            return  # fit ended some other way: no Ctrl-C for the rest of the session
         sent["jobs"] = seen
         sent["at"] = time.monotonic()
         os.kill(os.getpid(), signal.SIGINT)
 
-    timer = threading.Timer(5.0, interrupt)
-    timer.start()
+    interrupter = threading.Thread(target=interrupt, daemon=True)
+    interrupter.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             cv.fit(iris)
     finally:
-        timer.cancel()
+        fit_ended.set()
+        interrupter.join()
     returned_after = time.monotonic() - sent["at"]
     assert sent["jobs"], "the search should have had Spark jobs running when Ctrl-C came"
     assert returned_after < 10.0
@@ -55,8 +65,10 @@ def test_ctrl_c_stops_a_long_fit_within_seconds_and_leaves_no_job(spark, iris):
     while sc.statusTracker().getActiveJobsIds() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert list(sc.statusTracker().getActiveJobsIds()) == []
-    # The session is still usable, and a new search runs to its end.
-    quick = cv.copy().setMaxEvals(2)
+    # The session is still usable, and a new search runs to its end (a short one: 2 trials of
+    # 2 folds, a few iterations each).
+    quick = cv.copy().setMaxEvals(2).setNumFolds(2).setSearchSpace(
+        {lr.regParam: hp.loguniform("regParam", -9, 0), lr.maxIter: hp.quniform("maxIter", 2, 5, 1)})
     assert len(quick.fit(iris).avgMetrics) == 2
 
 
@@ -77,7 +89,7 @@ def test_timed_out_fits_leave_no_thread_or_socket_behind(spark, iris):
     lr = LogisticRegression(labelCol="target", maxIter=20)
     pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), lr])
     cv = BayesianCrossValidator(
-        estimator=pipeline, maxEvals=300, parallelism=2, seed=0, timeout=4.0,
+        estimator=pipeline, maxEvals=300, numFolds=2, parallelism=2, seed=0, timeout=2.0,
         evaluator=MulticlassClassificationEvaluator(labelCol="target", metricName="accuracy"),
         searchSpace={lr.regParam: hp.loguniform("regParam", -9, 0)})
     warm_up = cv.copy().setMaxEvals(1)
@@ -87,9 +99,9 @@ def test_timed_out_fits_leave_no_thread_or_socket_behind(spark, iris):
     for _ in range(3):
         try:
             stopped = cv.fit(iris).stopReason
-        except SearchError as e:  # a busy machine may finish no trial in 4 s
+        except SearchError as e:  # a busy machine may finish no trial in 2 s
             stopped = str(e)
-        assert "timeout (4.0 s) reached" in stopped
+        assert "timeout (2.0 s) reached" in stopped
     time.sleep(1.0)  # let cancelled tasks wind down
     after = _live_counts(spark)
     print(f"\nPython threads {before[0]} -> {after[0]}, JVM threads {before[1]} -> {after[1]}, "

@@ -16,7 +16,7 @@ FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 def models():
     assembler = VectorAssembler(inputCols=FEATURES, outputCol="features")
-    lr = LogisticRegression(labelCol="target", maxIter=10)
+    lr = LogisticRegression(labelCol="target", maxIter=5)
     tree = DecisionTreeClassifier(labelCol="target", seed=1)
     return assembler, lr, tree, Pipeline(stages=[assembler, lr])
 

@@ -34,11 +34,12 @@ def f1():
 
 
 def both(estimator, grid, evaluator, data, **ours):
-    """(our model, PySpark's CrossValidatorModel) for the same grid and fold column."""
+    """(our model, PySpark's CrossValidatorModel) for the same grid and fold column. PySpark's
+    parallelism only runs its fits side by side: its metrics do not depend on it."""
     mine = BayesianCrossValidator(estimator=estimator, estimatorParamMaps=grid, evaluator=evaluator,
                                   numFolds=2, foldCol="fold", **ours).fit(data)
     spark_cv = CrossValidator(estimator=estimator, estimatorParamMaps=grid, evaluator=evaluator,
-                              numFolds=2, foldCol="fold").fit(data)
+                              numFolds=2, foldCol="fold", parallelism=2).fit(data)
     return mine, spark_cv
 
 
@@ -58,7 +59,7 @@ def test_pipeline_stages_alternatives_in_a_grid_fit_as_in_pyspark(folded):
 
 
 def test_one_vs_rest_classifier_alternatives_fit_as_in_pyspark(folded):
-    lr = LogisticRegression(maxIter=10)
+    lr = LogisticRegression(maxIter=5)  # OneVsRest fits it once per class: few iterations
     tree = DecisionTreeClassifier(maxDepth=1)
     ovr = OneVsRest(classifier=lr, labelCol="target")
     pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), ovr])
@@ -96,7 +97,8 @@ def test_a_tuner_and_model_with_stage_settings_save_and_load(folded, tmp_path):
 
 
 def test_params_of_a_stage_nested_in_one_vs_rest_are_tuned_as_in_pyspark(folded):
-    ovr = OneVsRest(classifier=LogisticRegression(maxIter=10), labelCol="target")
+    # OneVsRest fits the classifier once per class: few iterations
+    ovr = OneVsRest(classifier=LogisticRegression(maxIter=5), labelCol="target")
     pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), ovr])
     reg = ovr.getClassifier().regParam
     grid = ParamGridBuilder().addGrid(reg, [0.001, 3.0]).build()

@@ -19,7 +19,7 @@ FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 
 def pipeline():
-    lr = LogisticRegression(labelCol="target", maxIter=10)
+    lr = LogisticRegression(labelCol="target", maxIter=5)  # what round-trips is not convergence
     return Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), lr]), lr
 
 
@@ -48,7 +48,7 @@ def samples(space, seed=0):
 def test_an_estimator_with_a_hyperopt_space_round_trips(iris, tmp_path):
     est, lr = pipeline()
     space = {lr.regParam: hp.loguniform("regParam", -6, 0),
-             lr.maxIter: scope.int(hp.quniform("maxIter", 3, 20, 1)),
+             lr.maxIter: scope.int(hp.quniform("maxIter", 3, 8, 1)),  # every iteration is a job
              lr.family: hp.choice("family", ["auto", "multinomial"])}
     cv = BayesianCrossValidator(estimator=est, evaluator=evaluator(), searchSpace=space,
                                 maxEvals=4, numFolds=2, seed=8, parallelism=2)

@@ -21,14 +21,15 @@ def setup():
 
 def test_timeout_returns_the_best_finished_trial(iris):
     # The JVM's SchedulerSuite times the timeout against latched fits; this checks that the
-    # Param crosses from Python and that the best finished trial wins. 15 s leaves a loaded
-    # machine time to finish a trial (one takes about a second); no bound on fit's duration.
+    # Param crosses from Python and that the best finished trial wins. 10 s leaves a loaded
+    # machine time to finish a trial (one of 2 folds takes about 2/3 s: as many trials fit in
+    # 10 s as did in the 15 s given to trials of 3 folds); no bound on fit's duration.
     pipeline, lr, evaluator = setup()
-    cv = BayesianCrossValidator(estimator=pipeline, evaluator=evaluator, maxEvals=300, timeout=15.0,
+    cv = BayesianCrossValidator(estimator=pipeline, evaluator=evaluator, maxEvals=300, timeout=10.0,
                                 searchSpace={lr.regParam: hp.loguniform("regParam", -9, 0)},
-                                parallelism=2, seed=1)
+                                numFolds=2, parallelism=2, seed=1)
     model = cv.fit(iris)
-    assert model.stopReason == "timeout (15.0 s) reached"
+    assert model.stopReason == "timeout (10.0 s) reached"
     rows = model.trials.collect()
     assert 0 < len(rows) < 300
     assert {r.status for r in rows} <= {"ok", "cancelled"}
@@ -45,7 +46,7 @@ def test_early_stop_rounds_and_target_metric(iris):
     assert model.stopReason == "no improvement of more than 0.0 (relative) in 2 trials"
     grid = ParamGridBuilder().addGrid(lr.regParam, [0.001, 0.01, 0.1, 1.0]).build()
     model = BayesianCrossValidator(estimator=pipeline, estimatorParamMaps=grid, evaluator=evaluator,
-                                   targetMetric=0.9, seed=4).fit(iris)
+                                   targetMetric=0.9, numFolds=2, seed=4).fit(iris)
     assert len(model.avgMetrics) == 1 and model.avgMetrics[0] >= 0.9
     assert model.stopReason == "targetMetric (0.9) reached"
 

@@ -16,7 +16,7 @@ FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 
 def setup():
-    lr = LogisticRegression(labelCol="target", maxIter=15)
+    lr = LogisticRegression(labelCol="target", maxIter=8)  # every iteration is a Spark job
     pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), lr])
     grid = (ParamGridBuilder().addGrid(lr.regParam, [0.001, 0.1, 1.0])
             .addGrid(lr.elasticNetParam, [0.0, 1.0]).build())
@@ -31,16 +31,24 @@ def scala_train_validation_split(spark, pipeline, grid, evaluator, ratio, seed, 
     tvs = JavaWrapper._new_java_obj("org.apache.spark.ml.tuning.TrainValidationSplit")
     tvs.setEstimator(java_pipeline).setEstimatorParamMaps(java_grid)
     tvs.setEvaluator(evaluator._to_java()).setTrainRatio(ratio).setSeed(seed)
+    tvs.setParallelism(2)  # only runs the fits side by side: Spark's metrics do not depend on it
     return list(tvs.fit(data._jdf).validationMetrics())
 
 
+@pytest.fixture(scope="module")
+def scala_metrics(spark, iris):
+    """Spark's validationMetrics for setup()'s grid (ratio 0.6, seed 21): one fit for both cases."""
+    pipeline, _, grid, evaluator = setup()
+    return scala_train_validation_split(spark, pipeline, grid, evaluator, 0.6, 21, iris)
+
+
 @pytest.mark.parametrize("parallelism", [1, 2])
-def test_grid_mode_equals_spark_train_validation_split(spark, iris, parallelism):
+def test_grid_mode_equals_spark_train_validation_split(iris, scala_metrics, parallelism):
     pipeline, lr, grid, evaluator = setup()
     model = BayesianTrainValidationSplit(estimator=pipeline, estimatorParamMaps=grid,
                                          evaluator=evaluator, trainRatio=0.6, seed=21,
                                          parallelism=parallelism, collectSubModels=True).fit(iris)
-    expected = scala_train_validation_split(spark, pipeline, grid, evaluator, 0.6, 21, iris)
+    expected = scala_metrics
     assert isinstance(model, BayesianTrainValidationSplitModel)
     assert model.validationMetrics == pytest.approx(expected, abs=1e-9)
     assert len(set(expected)) > 1

@@ -14,7 +14,7 @@ FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 
 def tuner(max_evals, **kwargs):
-    lr = LogisticRegression(labelCol="target", maxIter=10)
+    lr = LogisticRegression(labelCol="target", maxIter=5)  # what continues is the proposals
     pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), lr])
     return BayesianCrossValidator(
         estimator=pipeline, maxEvals=max_evals, numFolds=2, seed=11,
