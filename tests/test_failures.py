@@ -46,8 +46,8 @@ def test_a_proposed_setting_whose_fit_throws_fails_only_its_trial(iris):
     model = BayesianCrossValidator(estimator=pipeline, evaluator=accuracy(),
                                    searchSpace={lr.family: hp.choice("family", ["multinomial", "binomial"]),
                                                 lr.regParam: hp.uniform("regParam", 0.0, 0.1)},
-                                   searchAlgorithm="random", maxEvals=6, parallelism=2,
-                                   seed=4).fit(iris)
+                                   searchAlgorithm="random", maxEvals=6, numFolds=2,
+                                   parallelism=2, seed=4).fit(iris)
     rows = model.trials.orderBy("trialId").collect()
     failed = [r for r in rows if r["family"] == "binomial"]
     ok = [r for r in rows if r["family"] == "multinomial"]
