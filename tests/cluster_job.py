@@ -6,8 +6,9 @@ runs here, in a process of its own:
     python cluster_job.py MASTER_URL EVENT_LOG_DIR
 
 It runs a grid search and a TPE search, then waits for a line on stdin (the test is ready to
-kill a worker), prints "search started", runs a longer grid search with 2 fits in flight, and
-ends by printing one JSON line of results. Spark's event log goes to EVENT_LOG_DIR.
+kill a worker), prints "search started", runs a longer grid search with 2 fits in flight,
+printing "trial finished" once its first trial is done (the test kills a worker then), and ends
+by printing one JSON line of results. Spark's event log goes to EVENT_LOG_DIR.
 
 The test imports the data and the searches from here, to run the very same searches on its
 local session and compare.
@@ -15,6 +16,7 @@ local session and compare.
 
 import json
 import sys
+import threading
 import time
 
 from hyperopt import hp
@@ -29,15 +31,17 @@ from sklearn.datasets import load_breast_cancer
 import sparktpe
 from sparktpe import BayesianCrossValidator
 
-NUM_FOLDS = 3
+NUM_FOLDS = 2
 SEARCH_STARTED = "search started"
+TRIAL_FINISHED = "trial finished"
 QUICK_JVM = "-XX:TieredStopAtLevel=1"
-LOSS_GRID = [0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 1e-1, 1.0]  # 24 fits: long enough to kill a worker
+# 8 fits and a refit: the worker is killed once the first trial is done, with 3 trials to go.
+LOSS_GRID = [0.0, 1e-3, 1e-2, 1.0]
 COMPARE_GRID = LOSS_GRID[1::2]  # so one local run of LOSS_GRID gives the expected metrics of both
 
 
 def breast_cancer(spark):
-    """Breast cancer (569 rows, 30 features): ``features``, ``label``, and ``fold`` = row % 3.
+    """Breast cancer (569 rows, 30 features): ``features``, ``label``, and ``fold`` = row % 2.
 
     Always two partitions holding the same rows in the same order, whatever the session's
     default parallelism, so that fits on the cluster and on local[2] add up the same numbers.
@@ -69,8 +73,9 @@ def grid_search(reg_params, parallelism=1):
 
 
 def tpe_search():
-    """Six TPE trials over ``regParam``, one at a time, with a fixed seed: a repeatable search."""
-    lr, cv = _cross_validator(parallelism=1, seed=11, maxEvals=6)
+    """Four TPE trials over ``regParam``, one at a time, with a fixed seed: a repeatable search
+    (two random startup trials, then two that TPE proposes from the metrics before them)."""
+    lr, cv = _cross_validator(parallelism=1, seed=11, maxEvals=4)
     return cv.setSearchSpace({lr.regParam: hp.loguniform("reg", -6, 0)})
 
 
@@ -114,20 +119,39 @@ def executors(spark):
     return len(spark.sparkContext._jsc.sc().statusTracker().getExecutorInfos()) - 1
 
 
+def print_after_the_first_trial(tuner, done):
+    """Prints TRIAL_FINISHED once the running search of ``tuner`` has finished a trial, unless
+    ``done`` is set first. The second trial is then running, and the others are still to run."""
+    while not done.is_set():
+        if any(json.loads(t.progressJson())["finished"] >= 1 for t in list(tuner._running_fits())):
+            print(TRIAL_FINISHED, flush=True)
+            return
+        time.sleep(0.01)
+
+
 def main(master, event_log_dir):
     started = time.monotonic()
     spark = cluster_session(master, event_log_dir)
     try:
         data = breast_cancer(spark)
         seconds = {"startup": time.monotonic() - started}
-        result = {"grid": summary(grid_search(COMPARE_GRID, parallelism=2).fit(data)),
-                  "tpe": summary(tpe_search().fit(data)),
-                  "executorsBeforeLoss": executors(spark)}
-        seconds["grid and tpe"] = time.monotonic() - started - seconds["startup"]
+        result = {"grid": summary(grid_search(COMPARE_GRID, parallelism=2).fit(data))}
+        seconds["grid"] = time.monotonic() - started - seconds["startup"]
+        result["tpe"] = summary(tpe_search().fit(data))
+        result["executorsBeforeLoss"] = executors(spark)
+        seconds["tpe"] = time.monotonic() - started - seconds["startup"] - seconds["grid"]
         sys.stdin.readline()  # the test is ready to kill a worker
         print(SEARCH_STARTED, flush=True)
         loss_started = time.monotonic()
-        result["loss"] = summary(grid_search(LOSS_GRID, parallelism=2).fit(data))
+        loss_search = grid_search(LOSS_GRID, parallelism=2)
+        done = threading.Event()
+        watcher = threading.Thread(target=print_after_the_first_trial, args=(loss_search, done))
+        watcher.start()
+        try:
+            result["loss"] = summary(loss_search.fit(data))
+        finally:
+            done.set()
+            watcher.join()
         seconds["search with a worker lost"] = time.monotonic() - loss_started
         result["executorsAfterLoss"] = executors(spark)
         result["seconds"] = seconds

@@ -15,7 +15,7 @@ FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 
 def iris_pipeline():
-    lr = LogisticRegression(labelCol="target", maxIter=10)
+    lr = LogisticRegression(labelCol="target", maxIter=5)  # every iteration is a Spark job
     return Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), lr]), lr
 
 
@@ -28,7 +28,7 @@ def test_a_trial_whose_fit_throws_is_recorded_and_the_search_goes_on(iris):
     # The binomial family cannot fit iris's 3 classes: that grid point's fits throw.
     grid = ParamGridBuilder().addGrid(lr.family, ["multinomial", "binomial", "auto"]).build()
     model = BayesianCrossValidator(estimator=pipeline, estimatorParamMaps=grid, evaluator=accuracy(),
-                                   parallelism=2, seed=1).fit(iris)
+                                   numFolds=2, parallelism=2, seed=1).fit(iris)
     rows = model.trials.orderBy("trialId").collect()
     assert [r["status"] for r in rows] == ["ok", "failed", "ok"]
     assert "Binomial family only supports 1 or 2 outcome classes" in rows[1]["error"]
@@ -46,8 +46,8 @@ def test_a_proposed_setting_whose_fit_throws_fails_only_its_trial(iris):
     model = BayesianCrossValidator(estimator=pipeline, evaluator=accuracy(),
                                    searchSpace={lr.family: hp.choice("family", ["multinomial", "binomial"]),
                                                 lr.regParam: hp.uniform("regParam", 0.0, 0.1)},
-                                   searchAlgorithm="random", maxEvals=6, parallelism=2,
-                                   seed=4).fit(iris)
+                                   searchAlgorithm="random", maxEvals=6, numFolds=2,
+                                   parallelism=2, seed=4).fit(iris)
     rows = model.trials.orderBy("trialId").collect()
     failed = [r for r in rows if r["family"] == "binomial"]
     ok = [r for r in rows if r["family"] == "multinomial"]

@@ -45,7 +45,7 @@ def both(estimator, grid, evaluator, data, **ours):
 
 def test_pipeline_stages_alternatives_in_a_grid_fit_as_in_pyspark(folded):
     assembler = VectorAssembler(inputCols=FEATURES, outputCol="features")
-    lr = LogisticRegression(labelCol="target", maxIter=10)
+    lr = LogisticRegression(labelCol="target", maxIter=5)  # every iteration is a Spark job
     tree = DecisionTreeClassifier(labelCol="target", maxDepth=1)
     pipeline = Pipeline(stages=[assembler, lr])
     grid = ParamGridBuilder().addGrid(pipeline.stages, [[assembler, lr], [assembler, tree]]).build()
@@ -75,7 +75,7 @@ def test_one_vs_rest_classifier_alternatives_fit_as_in_pyspark(folded):
 def test_a_tuner_and_model_with_stage_settings_save_and_load(folded, tmp_path):
     # Needs the JVM persistence of the merge (stage values written as stage folders).
     assembler = VectorAssembler(inputCols=FEATURES, outputCol="features")
-    lr = LogisticRegression(labelCol="target", maxIter=10)
+    lr = LogisticRegression(labelCol="target", maxIter=5)  # every iteration is a Spark job
     tree = DecisionTreeClassifier(labelCol="target", maxDepth=1)
     pipeline = Pipeline(stages=[assembler, lr])
     grid = ParamGridBuilder().addGrid(pipeline.stages, [[assembler, lr], [assembler, tree]]).build()

@@ -119,7 +119,7 @@ def test_saved_in_python_loaded_in_scala_and_back(spark, iris, tmp_path):
 
 
 def test_tuners_inside_a_pipeline_save_and_load(iris, tmp_path):
-    lr = LogisticRegression(labelCol="target", maxIter=10)
+    lr = LogisticRegression(labelCol="target", maxIter=5)  # every iteration is a Spark job
     tvs = BayesianTrainValidationSplit(estimator=lr, evaluator=evaluator(), trainRatio=0.7, seed=5,
                                        estimatorParamMaps=ParamGridBuilder().addGrid(lr.regParam, [0.01, 1.0]).build())
     outer = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), tvs])

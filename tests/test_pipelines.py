@@ -14,7 +14,7 @@ FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 
 def test_tuners_work_as_stages_of_a_pipeline(iris):
-    lr = LogisticRegression(labelCol="target", maxIter=10)
+    lr = LogisticRegression(labelCol="target", maxIter=5)  # every iteration is a Spark job
     evaluator = MulticlassClassificationEvaluator(labelCol="target")
     for tuner, model_class in [
             (BayesianCrossValidator(estimator=lr, evaluator=evaluator, numFolds=2, maxEvals=3,

@@ -14,7 +14,7 @@ FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 
 def setup():
-    lr = LogisticRegression(labelCol="target", maxIter=10)
+    lr = LogisticRegression(labelCol="target", maxIter=5)  # every iteration is a Spark job
     pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), lr])
     return pipeline, lr, MulticlassClassificationEvaluator(labelCol="target", metricName="accuracy")
 
