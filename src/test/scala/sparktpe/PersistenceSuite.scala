@@ -3,10 +3,11 @@ package sparktpe
 import java.nio.file.Files
 
 import org.apache.spark.ml.{Pipeline, PipelineModel, PipelineStage}
-import org.apache.spark.ml.classification.{DecisionTreeClassifier, LogisticRegression, LogisticRegressionModel, OneVsRest}
-import org.apache.spark.ml.evaluation.{BinaryClassificationEvaluator, MulticlassClassificationEvaluator}
+import org.apache.spark.ml.classification.{DecisionTreeClassifier, LogisticRegression, OneVsRest}
+import org.apache.spark.ml.evaluation.{MulticlassClassificationEvaluator, RegressionEvaluator}
 import org.apache.spark.ml.feature.VectorAssembler
 import org.apache.spark.ml.param.{Param, ParamMap}
+import org.apache.spark.ml.regression.{LinearRegression, LinearRegressionModel}
 import org.apache.spark.ml.tuning.{CrossValidator, CrossValidatorModel, ParamGridBuilder}
 import org.scalatest.funsuite.AnyFunSuite
 
@@ -15,13 +16,25 @@ class PersistenceSuite extends AnyFunSuite {
   private val data = TestSpark.binary
   private def dir(): String = Files.createTempDirectory("sparktpe-save").resolve("x").toString
 
+  // What is saved does not depend on the estimator: a linear regression by the normal equations
+  // fits in one Spark job (a logistic regression takes one per iteration), RegressionEvaluator
+  // scores in one.
   private def tuner() = {
-    val lr = new LogisticRegression().setMaxIter(10)
+    val lr = new LinearRegression().setSolver("normal")
     val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.01, 0.5)).build()
     (lr, new BayesianCrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
-      .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(2).setSeed(4).setParallelism(2)
+      .setEvaluator(new RegressionEvaluator()).setNumFolds(2).setSeed(4).setParallelism(2)
       .setCollectSubModels(true))
   }
+
+  // One fit each of ours and Spark's CrossValidator with sub-models, shared by the tests below.
+  private lazy val withSubModels = tuner()._2.fit(data)
+  private lazy val sparkWithSubModels = {
+    val (lr, cv) = tuner()
+    new CrossValidator().setEstimator(lr).setEstimatorParamMaps(cv.getEstimatorParamMaps)
+      .setEvaluator(new RegressionEvaluator()).setNumFolds(2).setCollectSubModels(true).fit(data)
+  }
+  private val coefficients = (m: Any) => m.asInstanceOf[LinearRegressionModel].coefficients
 
   test("an estimator round-trips with its Params, grid and search space") {
     val (lr, cv) = tuner()
@@ -46,8 +59,7 @@ class PersistenceSuite extends AnyFunSuite {
   }
 
   test("a model round-trips: trials, metrics, settings, best model and sub-models") {
-    val (_, cv) = tuner()
-    val model = cv.fit(data)
+    val model = withSubModels
     val path = dir()
     model.write.overwrite().option("persistSubModels", "true").save(path)
     val loaded = BayesianCrossValidatorModel.load(path)
@@ -58,7 +70,6 @@ class PersistenceSuite extends AnyFunSuite {
     assert(loaded.getEstimatorParamMaps.map(_.toSeq.map(_.value)).toSeq ==
       model.getEstimatorParamMaps.map(_.toSeq.map(_.value)).toSeq)
     assert(loaded.trials.collect().toSeq.map(_.toSeq) == model.trials.collect().toSeq.map(_.toSeq))
-    val coefficients = (m: Any) => m.asInstanceOf[LogisticRegressionModel].coefficients
     assert(coefficients(loaded.bestModel) == coefficients(model.bestModel))
     assert(loaded.subModels.length == 2 && loaded.subModels.forall(_.length == 2))
     assert(coefficients(loaded.subModels(1)(0)) == coefficients(model.subModels(1)(0)))
@@ -66,15 +77,6 @@ class PersistenceSuite extends AnyFunSuite {
     model.write.overwrite().option("persistSubModels", "false").save(path)
     assert(!BayesianCrossValidatorModel.load(path).hasSubModels)
   }
-
-  // One fit each of ours and Spark's CrossValidator with sub-models, shared by the tests below.
-  private lazy val withSubModels = tuner()._2.fit(data)
-  private lazy val sparkWithSubModels = {
-    val (lr, cv) = tuner()
-    new CrossValidator().setEstimator(lr).setEstimatorParamMaps(cv.getEstimatorParamMaps)
-      .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(2).setCollectSubModels(true).fit(data)
-  }
-  private val coefficients = (m: Any) => m.asInstanceOf[LogisticRegressionModel].coefficients
 
   test("sub-models are saved by default when the model has them, as Spark's CrossValidatorModel does") {
     val (ourPath, sparkPath) = (dir(), dir())
@@ -122,8 +124,9 @@ class PersistenceSuite extends AnyFunSuite {
     // lr, for every setting, whatever the grid says; Spark's tuners and ours fit the same.)
     val ovr = new OneVsRest().setClassifier(lr)
     val classifier = ovr.classifier.asInstanceOf[Param[Any]]
-    // dt.maxDepth: a Param of a stage that is only a value of ovr.classifier, nowhere in ovr
-    val grid = new ParamGridBuilder().addGrid(classifier, Seq(lr, dt)).addGrid(dt.maxDepth, Array(1, 2)).build()
+    // dt.maxDepth: a Param of a stage that is only a value of ovr.classifier, nowhere in ovr.
+    // Two settings (each classifier once, each with its maxDepth) fit half of the full product's.
+    val grid = Array(ParamMap(classifier -> lr, dt.maxDepth -> 1), ParamMap(classifier -> dt, dt.maxDepth -> 2))
     val cv = new BayesianCrossValidator().setEstimator(ovr).setEstimatorParamMaps(grid)
       .setEvaluator(new MulticlassClassificationEvaluator()).setNumFolds(2).setSeed(4).setParallelism(2)
     def describe(maps: Array[ParamMap]) = maps.toSeq.map { m =>
@@ -135,10 +138,11 @@ class PersistenceSuite extends AnyFunSuite {
     val loadedCv = BayesianCrossValidator.load(tunerPath)
     assert(describe(loadedCv.getEstimatorParamMaps) == describe(grid))
     assert(loadedCv.getEstimatorParamMaps.map(_(classifier)).collect { case l: LogisticRegression => l.getMaxIter }
-      .toSeq == Seq(3, 3))
+      .toSeq == Seq(3))
     assert(loadedCv.getEstimatorParamMaps.exists(_(classifier).isInstanceOf[DecisionTreeClassifier]))
 
-    val model = cv.fit(TestSpark.threeClasses)
+    // Two classes: OneVsRest fits 2 classifiers per setting and fold, not 3.
+    val model = cv.fit(data)
     val modelPath = dir()
     model.write.save(modelPath)
     val loaded = BayesianCrossValidatorModel.load(modelPath)
@@ -155,14 +159,14 @@ class PersistenceSuite extends AnyFunSuite {
 
   test("a Pipeline's stages alternatives and a SearchSpace choice over stages save and load") {
     val assembler = new VectorAssembler().setInputCols(Array("x1", "x2")).setOutputCol("features")
-    val lr = new LogisticRegression().setMaxIter(10)
+    val lr = new LogisticRegression().setMaxIter(3)
     val dt = new DecisionTreeClassifier()
     val pipeline = new Pipeline().setStages(Array(assembler, lr))
     val stages = pipeline.stages.asInstanceOf[Param[Any]]
     val alternatives = Seq(Array[PipelineStage](assembler, lr), Array[PipelineStage](assembler, dt))
     val grid = new ParamGridBuilder().addGrid(stages, alternatives).addGrid(dt.maxDepth, Array(1)).build()
     val cv = new BayesianCrossValidator().setEstimator(pipeline).setEstimatorParamMaps(grid)
-      .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(2).setSeed(8)
+      .setEvaluator(new MulticlassClassificationEvaluator()).setNumFolds(2).setSeed(8)
       .setSearchSpace(SearchSpace().choice(stages, alternatives)).setSearchAlgorithm("grid")
       .setCandidateStages(Array(dt)) // as the Python wrapper sets them for a space over stages
     val path = dir()
@@ -183,7 +187,7 @@ class PersistenceSuite extends AnyFunSuite {
   }
 
   test("getEstimatorParamMaps keeps a trial's invalid value, through save and load") {
-    val lr = new LogisticRegression().setMaxIter(5)
+    val lr = new LogisticRegression().setMaxIter(3)
     val proposer = new TrialProposer {
       private var calls = 0
       def propose(requestJson: String): String = {
@@ -193,7 +197,7 @@ class PersistenceSuite extends AnyFunSuite {
       }
       def example(): String = """{"params": []}"""
     }
-    val model = new BayesianCrossValidator().setEstimator(lr).setEvaluator(new BinaryClassificationEvaluator())
+    val model = new BayesianCrossValidator().setEstimator(lr).setEvaluator(new MulticlassClassificationEvaluator())
       .setSearchAlgorithm("tpe").setTrialProposer(proposer).setMaxEvals(2).setNumFolds(2).fit(data)
     assert(model.trialResults.map(_.status) == Seq("failed", "ok"))
     assert(model.trialResults(0).error.get.contains("regParam given invalid value -1.0"))
@@ -220,10 +224,10 @@ class PersistenceSuite extends AnyFunSuite {
   }
 
   test("a failed trial's error survives the round trip") {
-    val lr = new LogisticRegression().setMaxIter(5)
+    val lr = new LogisticRegression().setMaxIter(3)
     val grid = new ParamGridBuilder().addGrid(lr.family, Array("multinomial", "binomial")).build()
     val model = new BayesianCrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
-      .setEvaluator(new org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator())
+      .setEvaluator(new MulticlassClassificationEvaluator())
       .setNumFolds(2).fit(TestSpark.threeClasses)
     val path = dir()
     model.write.overwrite().save(path)
@@ -235,10 +239,10 @@ class PersistenceSuite extends AnyFunSuite {
 
   test("a TrainValidationSplit model and a tuner inside a Pipeline round-trip") {
     val assembler = new VectorAssembler().setInputCols(Array("x1", "x2")).setOutputCol("features")
-    val lr = new LogisticRegression().setMaxIter(10)
+    val lr = new LinearRegression().setSolver("normal")
     val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.01, 0.5)).build()
     val tvs = new BayesianTrainValidationSplit().setEstimator(lr).setEstimatorParamMaps(grid)
-      .setEvaluator(new BinaryClassificationEvaluator()).setTrainRatio(0.6).setSeed(2)
+      .setEvaluator(new RegressionEvaluator()).setTrainRatio(0.6).setSeed(2)
     val input = data.drop("features")
     val fitted = new Pipeline().setStages(Array(assembler, tvs)).fit(input)
     val path = dir()
