@@ -4,7 +4,7 @@ import java.util.concurrent.atomic.AtomicInteger
 
 import org.apache.spark.ml.Estimator
 import org.apache.spark.ml.classification.{LogisticRegression, LogisticRegressionModel}
-import org.apache.spark.ml.param.{DoubleParam, ParamMap}
+import org.apache.spark.ml.param.{DoubleParam, IntParam, ParamMap}
 import org.apache.spark.ml.util.Identifiable
 import org.apache.spark.sql.Dataset
 import org.apache.spark.sql.types.StructType
@@ -14,14 +14,17 @@ import org.apache.spark.sql.types.StructType
  * each fit open a little so overlaps show, and throws when `regParam` equals `failAt`. After
  * `CountingEstimator.reset(gate = n)`, the first n fits wait until n of them run at once (or
  * 2 minutes pass), so a pool that runs n at once is seen to, whatever the machine's speed.
+ * `maxIter` (default 5) bounds the logistic regression's iterations (each at least one Spark job).
  */
 class CountingEstimator(override val uid: String) extends Estimator[LogisticRegressionModel] {
   def this() = this(Identifiable.randomUID("counting"))
 
   val regParam = new DoubleParam(this, "regParam", "regularization")
   val failAt = new DoubleParam(this, "failAt", "regParam value whose fit throws")
-  setDefault(regParam -> 0.0, failAt -> -1.0)
+  val maxIter = new IntParam(this, "maxIter", "iterations of the logistic regression")
+  setDefault(regParam -> 0.0, failAt -> -1.0, maxIter -> 5)
   def setFailAt(value: Double): this.type = set(failAt, value)
+  def setMaxIter(value: Int): this.type = set(maxIter, value)
 
   override def fit(dataset: Dataset[_]): LogisticRegressionModel = {
     CountingEstimator.fits.incrementAndGet()
@@ -32,7 +35,7 @@ class CountingEstimator(override val uid: String) extends Estimator[LogisticRegr
       CountingEstimator.gate.await(2, java.util.concurrent.TimeUnit.MINUTES)
       Thread.sleep(50)
       if ($(regParam) == $(failAt)) throw new IllegalStateException(s"planned failure at ${$(regParam)}")
-      new LogisticRegression().setRegParam($(regParam)).setMaxIter(5).fit(dataset)
+      new LogisticRegression().setRegParam($(regParam)).setMaxIter($(maxIter)).fit(dataset)
     } finally {
       CountingEstimator.running.decrementAndGet()
     }

@@ -1,5 +1,8 @@
 package sparktpe
 
+import java.util.concurrent.{CountDownLatch, TimeUnit}
+
+import org.apache.spark.TaskContext
 import org.apache.spark.ml.classification.LogisticRegression
 import org.apache.spark.ml.evaluation.{BinaryClassificationEvaluator, MulticlassClassificationEvaluator}
 import org.apache.spark.ml.param.ParamMap
@@ -12,18 +15,23 @@ class SchedulerSuite extends AnyFunSuite {
   private val data = TestSpark.binary
   private val sc = TestSpark.spark.sparkContext
 
+  // The pool does not care what a work item fits or how it is scored: a one-iteration logistic
+  // regression (about 3 Spark jobs, not 8 at maxIter 5) scored by MulticlassClassificationEvaluator
+  // (1 job, not BinaryClassificationEvaluator's 4) makes each item cheap.
   private def counting(parallelism: Int, regs: Seq[Double], failAt: Double = -1.0) = {
-    val est = new CountingEstimator().setFailAt(failAt)
+    val est = new CountingEstimator().setFailAt(failAt).setMaxIter(1)
     val grid = new ParamGridBuilder().addGrid(est.regParam, regs.toArray).build()
     new BayesianCrossValidator().setEstimator(est).setEstimatorParamMaps(grid)
-      .setEvaluator(new BinaryClassificationEvaluator()).setParallelism(parallelism).setSeed(5)
+      .setEvaluator(new MulticlassClassificationEvaluator()).setParallelism(parallelism).setSeed(5)
   }
 
   for (parallelism <- Seq(1, 2, 3)) {
     test(s"at most $parallelism work items run at once, and that many do (parallelism $parallelism)") {
       CountingEstimator.reset(gate = parallelism)
-      val model = counting(parallelism, Seq(0.0, 0.01, 0.02, 0.05)).setNumFolds(2).fit(data)
-      assert(model.avgMetrics.length == 4)
+      // 2 trials of 2 folds: 4 work items, one more than the largest pool, so a pool that ran
+      // more than its bound would be seen to (the first `parallelism` wait for each other).
+      val model = counting(parallelism, Seq(0.0, 0.01)).setNumFolds(2).fit(data)
+      assert(model.avgMetrics.length == 2)
       assert(CountingEstimator.maxRunning.get == parallelism)
       assert(CountingEstimator.running.get == 0)
     }
@@ -39,7 +47,7 @@ class SchedulerSuite extends AnyFunSuite {
   }
 
   test("progressJson reports finished trials out of maxEvals while the search runs") {
-    val cv = counting(1, Seq(0.0, 0.1, 0.2, 0.3)).setNumFolds(2)
+    val cv = counting(1, Seq(0.0, 0.1, 0.2)).setNumFolds(2)
     assert(cv.progressJson() == """{"finished": 0, "total": 0, "best": null}""")
     val runner = new Thread(() => cv.fit(data))
     runner.start()
@@ -50,7 +58,7 @@ class SchedulerSuite extends AnyFunSuite {
       cachedWhileRunning ||= data.storageLevel != StorageLevel.NONE
       Thread.sleep(20)
     }
-    assert(seen.exists(_.startsWith("""{"finished": 2, "total": 4, "best": 0.""")), seen)
+    assert(seen.exists(_.startsWith("""{"finished": 2, "total": 3, "best": 0.""")), seen)
     // the input is cached for the search and released after it
     assert(cachedWhileRunning)
     assert(data.storageLevel == StorageLevel.NONE)
@@ -63,18 +71,38 @@ class SchedulerSuite extends AnyFunSuite {
     assert(TestSpark.eventually(workers.isEmpty), workers.map(_.getName))
     assert(Thread.getAllStackTraces.keySet.toArray(Array.empty[Thread]).count(_.getName == "sparktpe-proposer") <= 1)
 
-    // Another job of the same session, in its own group, must survive the tuner's cancel().
+    // Another job of the same session, in its own group, must survive the tuner's cancel(). Its
+    // one task (on one of the two cores) runs until the search has been cancelled and has ended;
+    // the search is cancelled while a job of its trial 2 runs (on the other core).
+    SchedulerSuite.otherRunning = new CountDownLatch(1)
+    SchedulerSuite.otherRelease = new CountDownLatch(1)
     @volatile var otherResult: Either[Throwable, Long] = null
     val other = new Thread(() => {
       sc.setJobGroup("not-the-tuner", "a user's own job")
-      otherResult = try Right(sc.parallelize(1 to 4, 2).map { x => Thread.sleep(2500); x.toLong }.reduce(_ + _))
+      otherResult = try Right(sc.parallelize(1 to 4, 1).map { x =>
+        SchedulerSuite.otherRunning.countDown()
+        val until = System.nanoTime() + TimeUnit.MINUTES.toNanos(2)
+        while (!SchedulerSuite.otherRelease.await(20, TimeUnit.MILLISECONDS) &&
+          !TaskContext.get().isInterrupted() && System.nanoTime() < until) {}
+        x.toLong
+      }.reduce(_ + _))
         catch { case e: Throwable => Left(e) }
     })
-    val cv = counting(2, (1 to 40).map(_ / 100.0))
-    other.start()
-    val canceller = new Thread(() => { Thread.sleep(1500); cv.cancel() })
-    canceller.start()
-    intercept[SearchException](cv.fit(data))
+    val searchBlocked = new CountDownLatch(1)
+    val est = new ScriptedEstimator().setMaxIter(1).setScript(ScriptedEstimator.register { call =>
+      if (call.regParam == 0.2) ScriptedEstimator.blockingJob(call, searchBlocked, new CountDownLatch(1))
+    })
+    val cv = new BayesianCrossValidator().setEstimator(est)
+      .setEstimatorParamMaps(new ParamGridBuilder().addGrid(est.regParam, Array(0.1, 0.2, 0.3)).build())
+      .setEvaluator(new MulticlassClassificationEvaluator()).setNumFolds(2).setParallelism(2).setSeed(5)
+    try {
+      other.start()
+      assert(SchedulerSuite.otherRunning.await(2, TimeUnit.MINUTES))
+      val canceller = new Thread(() => if (searchBlocked.await(2, TimeUnit.MINUTES)) cv.cancel())
+      canceller.start()
+      intercept[SearchException](cv.fit(data))
+      canceller.join()
+    } finally SchedulerSuite.otherRelease.countDown()
     other.join()
     assert(otherResult == Right(10L))
     assert(TestSpark.eventually(workers.isEmpty))
@@ -84,15 +112,15 @@ class SchedulerSuite extends AnyFunSuite {
     // Trial 1 runs; trial 2's fits block until the timeout interrupts them, so the timeout (not
     // the machine's speed) decides what finished: exactly trial 1. Parallelism 1: one at a time.
     val released = new java.util.concurrent.CountDownLatch(1)
-    val est = new ScriptedEstimator().setScript(ScriptedEstimator.register { call =>
+    val est = new ScriptedEstimator().setMaxIter(1).setScript(ScriptedEstimator.register { call =>
       if (call.regParam == 0.2 && !call.isRefit) released.await()
     })
     val grid = new ParamGridBuilder().addGrid(est.regParam, Array(0.1, 0.2, 0.3)).build()
     try {
       val model = new BayesianCrossValidator().setEstimator(est).setEstimatorParamMaps(grid)
-        .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(2).setSeed(5)
-        .setTimeout(8.0).fit(data)
-      assert(model.stopReason == "timeout (8.0 s) reached")
+        .setEvaluator(new MulticlassClassificationEvaluator()).setNumFolds(2).setSeed(5)
+        .setTimeout(4.0).fit(data)
+      assert(model.stopReason == "timeout (4.0 s) reached")
       assert(model.trialResults.map(t => (t.settings.head._2, t.status)) == Seq((0.1, "ok"), (0.2, "cancelled")))
       assert(model.bestTrialId == 0 && !model.avgMetrics(0).isNaN && model.avgMetrics(1).isNaN)
       assert(TestSpark.eventually(sc.statusTracker.getActiveJobIds().isEmpty))
@@ -100,10 +128,10 @@ class SchedulerSuite extends AnyFunSuite {
   }
 
   test("earlyStopRounds stops after that many trials without improvement") {
-    // Eight equal settings: after the first, none improves.
-    val model = counting(1, Seq.fill(8)(0.1)).setNumFolds(2).setEarlyStopRounds(3).fit(data)
-    assert(model.trialResults.map(_.status) == Seq("ok", "ok", "ok", "ok"))
-    assert(model.stopReason == "no improvement of more than 0.0 (relative) in 3 trials")
+    // Five equal settings: after the first, none improves.
+    val model = counting(1, Seq.fill(5)(0.1)).setNumFolds(2).setEarlyStopRounds(2).fit(data)
+    assert(model.trialResults.map(_.status) == Seq("ok", "ok", "ok"))
+    assert(model.stopReason == "no improvement of more than 0.0 (relative) in 2 trials")
   }
 
   test("targetMetric stops as soon as the best metric reaches it") {
@@ -127,10 +155,10 @@ class SchedulerSuite extends AnyFunSuite {
   }
 
   test("a setting the estimator cannot fit fails its trial with Spark's own error") {
-    val lr = new LogisticRegression().setMaxIter(5)
+    val lr = new LogisticRegression().setMaxIter(3)
     val grid = new ParamGridBuilder().addGrid(lr.family, Array("binomial", "multinomial")).build()
     val model = new BayesianCrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
-      .setEvaluator(new MulticlassClassificationEvaluator()).fit(TestSpark.threeClasses)
+      .setEvaluator(new MulticlassClassificationEvaluator()).setNumFolds(2).fit(TestSpark.threeClasses)
     assert(model.trialResults.map(_.status) == Seq("failed", "ok"))
     assert(model.trialResults.head.error.get.contains("Binomial family only supports 1 or 2 outcome classes"))
   }
@@ -145,15 +173,15 @@ class SchedulerSuite extends AnyFunSuite {
   }
 
   test("cancel() from another thread stops the search and leaves no job running") {
-    // Cancel once trial 4's first fold starts: with 2 threads, 8 of the 9 earlier folds have
-    // ended by then, so at least one whole trial has finished.
+    // Cancel once trial 4's first fold starts: with 2 threads, 5 of the 6 earlier folds have
+    // ended by then, so at least two whole trials have finished.
     val trial4 = new java.util.concurrent.CountDownLatch(1)
-    val est = new ScriptedEstimator().setScript(ScriptedEstimator.register { call =>
+    val est = new ScriptedEstimator().setMaxIter(1).setScript(ScriptedEstimator.register { call =>
       if (call.regParam == 0.04) trial4.countDown()
     })
     val cv = new BayesianCrossValidator().setEstimator(est)
       .setEstimatorParamMaps(new ParamGridBuilder().addGrid(est.regParam, (1 to 60).map(_ / 100.0).toArray).build())
-      .setEvaluator(new BinaryClassificationEvaluator()).setParallelism(2).setSeed(5)
+      .setEvaluator(new MulticlassClassificationEvaluator()).setNumFolds(2).setParallelism(2).setSeed(5)
     val canceller = new Thread(() => { trial4.await(); cv.cancel() })
     canceller.start()
     val error = intercept[SearchException](cv.fit(data))
@@ -206,9 +234,9 @@ class SchedulerSuite extends AnyFunSuite {
     // maxIter 0 leaves the coefficients at zero: AUC 0.5 on every fold, far below the others.
     val lr = new LogisticRegression()
     // A repeat of the first setting ties with the median on every fold: not worse, so it runs.
-    val grid = new ParamGridBuilder().addGrid(lr.maxIter, Array(10, 0, 10)).build()
+    val grid = new ParamGridBuilder().addGrid(lr.maxIter, Array(3, 0, 3)).build()
     val model = new BayesianCrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
-      .setEvaluator(new BinaryClassificationEvaluator()).setSeed(5)
+      .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(2).setSeed(5)
       .setPruning("median").setPruningMinTrials(1).fit(data)
     assert(model.trialResults.map(_.status) == Seq("ok", "pruned", "ok"))
     assert(model.trialResults(1).foldMetrics.count(!_.isNaN) == 1)
@@ -218,4 +246,10 @@ class SchedulerSuite extends AnyFunSuite {
     assert(table(1).getAs[String]("status") == "pruned")
     assert(model.bestModel.asInstanceOf[org.apache.spark.ml.classification.LogisticRegressionModel].getMaxIter != 0)
   }
+}
+
+object SchedulerSuite {
+  // Latches that the other job's task reaches statically: a task's closure is serialized, a latch must not be.
+  @volatile var otherRunning = new CountDownLatch(0)
+  @volatile var otherRelease = new CountDownLatch(0)
 }
