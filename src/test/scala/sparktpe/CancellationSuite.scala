@@ -4,7 +4,7 @@ import java.util.concurrent.{CountDownLatch, TimeUnit}
 import java.util.concurrent.atomic.{AtomicBoolean, AtomicInteger, AtomicReference}
 
 import org.apache.spark.scheduler.{SparkListener, SparkListenerJobStart}
-import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator
+import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator
 import org.apache.spark.ml.tuning.ParamGridBuilder
 import org.scalatest.funsuite.AnyFunSuite
 
@@ -18,10 +18,12 @@ class CancellationSuite extends AnyFunSuite {
   private val sc = TestSpark.spark.sparkContext
   JobRecorder.install()
 
+  // Cancellation does not depend on how a trial is scored: MulticlassClassificationEvaluator
+  // takes 1 Spark job (BinaryClassificationEvaluator 4).
   private def tuner(est: ScriptedEstimator, regs: Seq[Double], folds: Int = 2) =
     new BayesianCrossValidator().setEstimator(est)
       .setEstimatorParamMaps(new ParamGridBuilder().addGrid(est.regParam, regs.toArray).build())
-      .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(folds).setSeed(5)
+      .setEvaluator(new MulticlassClassificationEvaluator()).setNumFolds(folds).setSeed(5)
 
   /** `body` running on a new thread (with the caller's job group `group`, if given). */
   private final class Background[T](group: Option[String])(body: => T) {
@@ -50,7 +52,7 @@ class CancellationSuite extends AnyFunSuite {
 
   test("cancel() while a fit is blocked inside a Spark job ends the fit, keeping the finished trials") {
     val entered = new CountDownLatch(1)
-    val est = new ScriptedEstimator().setScript(ScriptedEstimator.register { call =>
+    val est = new ScriptedEstimator().setMaxIter(1).setScript(ScriptedEstimator.register { call =>
       if (call.regParam == 0.2) ScriptedEstimator.blockingJob(call, entered, new CountDownLatch(1))
     })
     val cv = tuner(est, Seq(0.1, 0.2, 0.3))
@@ -69,7 +71,7 @@ class CancellationSuite extends AnyFunSuite {
     val go = new CountDownLatch(1)
     val interruptSeen = new CountDownLatch(1)
     val secondJob = new AtomicReference[Either[Throwable, Unit]]()
-    val est = new ScriptedEstimator().setScript(ScriptedEstimator.register { call =>
+    val est = new ScriptedEstimator().setMaxIter(1).setScript(ScriptedEstimator.register { call =>
       if (call.regParam == 0.2 && !call.isRefit && secondJob.get == null) {
         call.dataset.count()
         between.countDown()
@@ -123,7 +125,7 @@ class CancellationSuite extends AnyFunSuite {
   test("cancel() from a listener as the refit's first job starts: the refit's later jobs are cancelled") {
     val cancelledNow = new CountDownLatch(1)
     val refitFinished = new AtomicBoolean(false)
-    val est = new ScriptedEstimator().setScript(ScriptedEstimator.register { call =>
+    val est = new ScriptedEstimator().setMaxIter(1).setScript(ScriptedEstimator.register { call =>
       if (call.isRefit) {
         call.dataset.count() // the refit's first job
         cancelledNow.await(2, TimeUnit.MINUTES)
@@ -152,7 +154,7 @@ class CancellationSuite extends AnyFunSuite {
   test("cancel() while fit checks the schema, before any job: no job runs, and later fits are unaffected") {
     val inSchema = new CountDownLatch(1)
     val resume = new CountDownLatch(1)
-    val est = new ScriptedEstimator()
+    val est = new ScriptedEstimator().setMaxIter(1)
     val name = ScriptedEstimator.register(_ => ())
     ScriptedEstimator.schemaSteps.put(name, () => { inSchema.countDown(); resume.await(2, TimeUnit.MINUTES) })
     est.setScript(name)
@@ -171,7 +173,7 @@ class CancellationSuite extends AnyFunSuite {
   }
 
   test("our jobs keep the caller's job group and tags, the fold check's job included") {
-    val cv = tuner(new ScriptedEstimator(), Seq(0.1, 0.2), folds = 3).setFoldCol("fold")
+    val cv = tuner(new ScriptedEstimator().setMaxIter(1), Seq(0.1, 0.2), folds = 3).setFoldCol("fold")
     val group = s"caller-group-${cv.uid}"
     val fit = onThread(Some(group)) {
       sc.addJobTag("caller-tag")
@@ -189,12 +191,12 @@ class CancellationSuite extends AnyFunSuite {
     // Spark's CrossValidator does the same: its jobs run in the caller's group, with its tags.
     val sparkGroup = s"spark-caller-group-${cv.uid}"
     val sparkTag = s"spark-caller-tag-${cv.uid}"
-    val lr = new org.apache.spark.ml.classification.LogisticRegression().setMaxIter(5)
+    val lr = new org.apache.spark.ml.classification.LogisticRegression().setMaxIter(1)
     val sparkFit = onThread(Some(sparkGroup)) {
       sc.addJobTag(sparkTag)
       try new org.apache.spark.ml.tuning.CrossValidator().setEstimator(lr)
         .setEstimatorParamMaps(new ParamGridBuilder().addGrid(lr.regParam, Array(0.1, 0.2)).build())
-        .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(3).setFoldCol("fold").fit(data)
+        .setEvaluator(new MulticlassClassificationEvaluator()).setNumFolds(3).setFoldCol("fold").fit(data)
       finally sc.removeJobTag(sparkTag)
     }
     assert(sparkFit.join().isRight)
@@ -206,7 +208,7 @@ class CancellationSuite extends AnyFunSuite {
 
   test("cancelling the caller's job group stops our fit, as it stops Spark's tuners") {
     val entered = new CountDownLatch(1)
-    val est = new ScriptedEstimator().setScript(ScriptedEstimator.register { call =>
+    val est = new ScriptedEstimator().setMaxIter(1).setScript(ScriptedEstimator.register { call =>
       if (call.regParam == 0.2) ScriptedEstimator.blockingJob(call, entered, new CountDownLatch(1))
     })
     val cv = tuner(est, Seq(0.1, 0.2, 0.3))
@@ -222,14 +224,14 @@ class CancellationSuite extends AnyFunSuite {
 
     // Spark's CrossValidator on the same estimator and grid: the cancelled group ends its fit too.
     val sparkEntered = new CountDownLatch(1)
-    val sparkEst = new ScriptedEstimator().setScript(ScriptedEstimator.register { call =>
+    val sparkEst = new ScriptedEstimator().setMaxIter(1).setScript(ScriptedEstimator.register { call =>
       if (call.regParam == 0.2) ScriptedEstimator.blockingJob(call, sparkEntered, new CountDownLatch(1))
     })
     val sparkGroup = s"spark-caller-group-${cv.uid}"
     val sparkFit = onThread(Some(sparkGroup)) {
       new org.apache.spark.ml.tuning.CrossValidator().setEstimator(sparkEst)
         .setEstimatorParamMaps(new ParamGridBuilder().addGrid(sparkEst.regParam, Array(0.1, 0.2, 0.3)).build())
-        .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(2).setSeed(5).fit(data)
+        .setEvaluator(new MulticlassClassificationEvaluator()).setNumFolds(2).setSeed(5).fit(data)
     }
     sparkFit.awaitOrFail(sparkEntered)
     sc.cancelJobGroup(sparkGroup)
