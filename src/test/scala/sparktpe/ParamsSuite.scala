@@ -1,7 +1,8 @@
 package sparktpe
 
 import org.apache.spark.ml.classification.LogisticRegression
-import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator
+import org.apache.spark.ml.evaluation.{BinaryClassificationEvaluator, RegressionEvaluator}
+import org.apache.spark.ml.regression.LinearRegression
 import org.apache.spark.ml.tuning.ParamGridBuilder
 import org.scalatest.funsuite.AnyFunSuite
 
@@ -51,18 +52,29 @@ class ParamsSuite extends AnyFunSuite {
     }, Seq("maxEvals is not set"))
   )
 
-  for ((name, make, expected) <- cases) {
+  private val sc = TestSpark.spark.sparkContext
+
+  /** Runs a one-task job described as `description`: a mark in the listener's ordered record. */
+  private def marker(description: String): Unit = {
+    sc.setJobDescription(description)
+    try sc.parallelize(Seq(1), 1).count() finally sc.setJobDescription(null)
+  }
+
+  for (((name, make, expected), i) <- cases.zipWithIndex) {
     test(s"$name fails before any Spark job with a clear message") {
-      TestSpark.jobDescriptions // listener registered before the count
-      val sc = TestSpark.spark.sparkContext
-      data.count()
-      Thread.sleep(200)
-      val before = TestSpark.descriptions.length
+      TestSpark.jobDescriptions // listener registered before the first mark
+      // Jobs reach the listener in the order they start: no job ran between the marks if the
+      // mark after comes right after the mark before.
+      val (before, after) = (s"params case $i: before", s"params case $i: after")
+      marker(before)
       val error = intercept[IllegalArgumentException](make().fit(data))
       expected.foreach(e => assert(error.getMessage.contains(e), error.getMessage))
-      Thread.sleep(300)
-      assert(TestSpark.descriptions.length == before, "a Spark job ran")
-      assert(sc.statusTracker.getActiveJobIds().isEmpty)
+      marker(after)
+      assert(TestSpark.eventually(TestSpark.descriptions.contains(after)))
+      val seen = TestSpark.descriptions
+      assert(seen.slice(seen.lastIndexOf(before) + 1, seen.lastIndexOf(after)).isEmpty, "a Spark job ran")
+      // (the status tracker too learns of a job's end from the listener bus, after the fact)
+      assert(TestSpark.eventually(sc.statusTracker.getActiveJobIds().isEmpty))
     }
   }
 
@@ -81,20 +93,21 @@ class ParamsSuite extends AnyFunSuite {
   }
 
   // Any 64-bit seed, each tuner's default included, with each algorithm that runs without Python
-  // (one trial each, to stay cheap: the seed feeds the folds or split, the draws and the schema check).
+  // (one trial each, to stay cheap: the seed feeds the folds or split, the draws and the schema check;
+  // a linear regression by the normal equations fits in one Spark job, RegressionEvaluator scores in one).
   private val small = data.limit(60).cache()
   for (tuner <- Seq("BayesianCrossValidator", "BayesianTrainValidationSplit");
        algorithm <- Seq("grid", "random over a space", "random over a grid");
        seed <- Seq(None, Some(Long.MinValue), Some(Long.MaxValue))) {
     test(s"$tuner, $algorithm, seed ${seed.getOrElse("default")}: the search runs and repeats itself") {
       def run() = {
-        val lr = new LogisticRegression().setMaxIter(2)
+        val lr = new LinearRegression().setSolver("normal")
         val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.01, 0.3, 1.0)).build()
         val est: SearchEstimator with org.apache.spark.ml.Estimator[_] = tuner match {
           case "BayesianCrossValidator" => new BayesianCrossValidator().setNumFolds(2)
           case _ => new BayesianTrainValidationSplit()
         }
-        est.set(est.estimator, lr).set(est.evaluator, new BinaryClassificationEvaluator()).set(est.maxEvals, 1)
+        est.set(est.estimator, lr).set(est.evaluator, new RegressionEvaluator()).set(est.maxEvals, 1)
         seed.foreach(s => est.set(est.seed, s))
         algorithm match {
           case "grid" => est.set(est.estimatorParamMaps, grid.take(1)) // a grid runs all of itself
