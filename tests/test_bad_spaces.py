@@ -66,7 +66,8 @@ def test_a_bad_space_fails_before_any_job_naming_the_param(spark, iris, make_spa
 
 
 def test_integer_draws_and_valid_ranges_pass_the_checks(iris):
-    cv, lr = cv_for(lambda lr: {lr.maxIter: scope.int(hp.quniform("maxIter", 2, 6, 1)),
+    # few LogisticRegression iterations: each is a Spark job
+    cv, lr = cv_for(lambda lr: {lr.maxIter: scope.int(hp.quniform("maxIter", 1, 3, 1)),
                                 lr.regParam: hp.loguniform("r", -5, 0),
                                 lr.elasticNetParam: hp.uniform("e", 0, 1)})
     model = cv.setNumFolds(2).setMaxEvals(2).fit(iris)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from pyspark.ml import Pipeline, Transformer
-from pyspark.ml.classification import DecisionTreeClassifier, LogisticRegression, OneVsRest
+from pyspark.ml.classification import DecisionTreeClassifier, LogisticRegression, NaiveBayes, OneVsRest
 from pyspark.ml.evaluation import MulticlassClassificationEvaluator
 from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.param.shared import HasInputCol, HasOutputCol
@@ -45,47 +45,50 @@ def both(estimator, grid, evaluator, data, **ours):
 
 def test_pipeline_stages_alternatives_in_a_grid_fit_as_in_pyspark(folded):
     assembler = VectorAssembler(inputCols=FEATURES, outputCol="features")
-    lr = LogisticRegression(labelCol="target", maxIter=5)  # every iteration is a Spark job
+    # naive Bayes fits in one Spark job (a logistic regression costs one per iteration)
+    nb = NaiveBayes(labelCol="target")
     tree = DecisionTreeClassifier(labelCol="target", maxDepth=1)
-    pipeline = Pipeline(stages=[assembler, lr])
-    grid = ParamGridBuilder().addGrid(pipeline.stages, [[assembler, lr], [assembler, tree]]).build()
+    pipeline = Pipeline(stages=[assembler, nb])
+    grid = ParamGridBuilder().addGrid(pipeline.stages, [[assembler, nb], [assembler, tree]]).build()
     mine, spark_cv = both(pipeline, grid, f1(), folded, parallelism=2)
     assert mine.avgMetrics == pytest.approx(spark_cv.avgMetrics, abs=1e-9)
     assert abs(mine.avgMetrics[0] - mine.avgMetrics[1]) > 0.05  # a depth-1 tree is much worse
     # the settings hold the user's own stage objects, as PySpark's model does
     assert [s for s in mine.getEstimatorParamMaps()[1][pipeline.stages]] == [assembler, tree]
     assert mine.getEstimatorParamMaps()[1][pipeline.stages][1] is tree
-    assert type(mine.bestModel.stages[-1]).__name__ == "LogisticRegressionModel"
+    assert type(mine.bestModel.stages[-1]).__name__ == "NaiveBayesModel"
 
 
 def test_one_vs_rest_classifier_alternatives_fit_as_in_pyspark(folded):
-    lr = LogisticRegression(maxIter=5)  # OneVsRest fits it once per class: few iterations
+    # OneVsRest fits its classifier once per class: naive Bayes does it in one Spark job, where
+    # a logistic regression costs one per iteration
+    nb = NaiveBayes()
     tree = DecisionTreeClassifier(maxDepth=1)
-    ovr = OneVsRest(classifier=lr, labelCol="target")
+    ovr = OneVsRest(classifier=nb, labelCol="target")
     pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), ovr])
-    grid = ParamGridBuilder().addGrid(ovr.classifier, [lr, tree]).build()
+    grid = ParamGridBuilder().addGrid(ovr.classifier, [nb, tree]).build()
     mine, spark_cv = both(pipeline, grid, f1(), folded)
     # Spark (Scala and PySpark) fits these through OneVsRest.copy(extra), which re-copies the
     # original classifier over the grid's one; we fit exactly as Spark does.
     assert mine.avgMetrics == pytest.approx(spark_cv.avgMetrics, abs=1e-9)
     assert mine.getEstimatorParamMaps()[1][ovr.classifier] is tree
-    assert mine.getEstimatorParamMaps()[0][ovr.classifier] is lr
+    assert mine.getEstimatorParamMaps()[0][ovr.classifier] is nb
 
 
 def test_a_tuner_and_model_with_stage_settings_save_and_load(folded, tmp_path):
     # Needs the JVM persistence of the merge (stage values written as stage folders).
     assembler = VectorAssembler(inputCols=FEATURES, outputCol="features")
-    lr = LogisticRegression(labelCol="target", maxIter=5)  # every iteration is a Spark job
+    nb = NaiveBayes(labelCol="target")  # one Spark job per fit
     tree = DecisionTreeClassifier(labelCol="target", maxDepth=1)
-    pipeline = Pipeline(stages=[assembler, lr])
-    grid = ParamGridBuilder().addGrid(pipeline.stages, [[assembler, lr], [assembler, tree]]).build()
+    pipeline = Pipeline(stages=[assembler, nb])
+    grid = ParamGridBuilder().addGrid(pipeline.stages, [[assembler, nb], [assembler, tree]]).build()
     cv = BayesianCrossValidator(estimator=pipeline, estimatorParamMaps=grid, evaluator=f1(),
                                 numFolds=2, foldCol="fold")
     cv.save(str(tmp_path / "cv"))
     loaded_cv = BayesianCrossValidator.load(str(tmp_path / "cv"))
     stages = [m[loaded_cv.getEstimator().getParam("stages")] for m in loaded_cv.getEstimatorParamMaps()]
     assert [[(type(s).__name__, s.uid) for s in alt] for alt in stages] == \
-        [[("VectorAssembler", assembler.uid), ("LogisticRegression", lr.uid)],
+        [[("VectorAssembler", assembler.uid), ("NaiveBayes", nb.uid)],
          [("VectorAssembler", assembler.uid), ("DecisionTreeClassifier", tree.uid)]]
     assert stages[1][1].getMaxDepth() == 1
     model = loaded_cv.fit(folded)
@@ -93,7 +96,7 @@ def test_a_tuner_and_model_with_stage_settings_save_and_load(folded, tmp_path):
     loaded = BayesianCrossValidatorModel.load(str(tmp_path / "model"))
     assert loaded.avgMetrics == pytest.approx(model.avgMetrics, abs=1e-12)
     settings = [m[loaded.getEstimator().getParam("stages")] for m in loaded.getEstimatorParamMaps()]
-    assert [alt[1].uid for alt in settings] == [lr.uid, tree.uid]
+    assert [alt[1].uid for alt in settings] == [nb.uid, tree.uid]
 
 
 def test_params_of_a_stage_nested_in_one_vs_rest_are_tuned_as_in_pyspark(folded):
@@ -110,10 +113,10 @@ def test_params_of_a_stage_nested_in_one_vs_rest_are_tuned_as_in_pyspark(folded)
 
 
 def test_the_model_returns_the_users_own_estimator_and_evaluator(folded):
-    lr = LogisticRegression(labelCol="target", maxIter=5)
-    pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), lr])
+    nb = NaiveBayes(labelCol="target")  # one Spark job per fit
+    pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), nb])
     evaluator = f1()
-    grid = ParamGridBuilder().addGrid(lr.regParam, [0.01]).build()
+    grid = ParamGridBuilder().addGrid(nb.smoothing, [0.5]).build()
     mine, spark_cv = both(pipeline, grid, evaluator, folded)
     assert spark_cv.getEvaluator() is evaluator and spark_cv.getEstimator() is pipeline  # PySpark
     assert mine.getEvaluator() is evaluator
@@ -122,9 +125,9 @@ def test_the_model_returns_the_users_own_estimator_and_evaluator(folded):
 
 def test_copy_copies_sub_models_and_save_keeps_them(folded, tmp_path):
     # Needs the JVM writer of the merge (persistSubModels defaults to true with sub-models).
-    lr = LogisticRegression(labelCol="target", maxIter=5)
-    pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), lr])
-    grid = ParamGridBuilder().addGrid(lr.regParam, [0.01, 1.0]).build()
+    nb = NaiveBayes(labelCol="target")  # one Spark job per fit
+    pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), nb])
+    grid = ParamGridBuilder().addGrid(nb.smoothing, [0.01, 1.0]).build()
     mine = BayesianCrossValidator(estimator=pipeline, estimatorParamMaps=grid, evaluator=f1(),
                                   numFolds=2, foldCol="fold", collectSubModels=True).fit(folded)
     spark_cv = CrossValidator(estimator=pipeline, estimatorParamMaps=grid, evaluator=f1(),
@@ -135,33 +138,33 @@ def test_copy_copies_sub_models_and_save_keeps_them(folded, tmp_path):
         for fold, copied_fold in zip(model.subModels, copied.subModels):
             for sub, copied_sub in zip(fold, copied_fold):
                 assert copied_sub is not sub
-                assert copied_sub.stages[-1].getRegParam() == sub.stages[-1].getRegParam()
+                assert copied_sub.stages[-1].getSmoothing() == sub.stages[-1].getSmoothing()
     mine.save(str(tmp_path / "model"))
     loaded = BayesianCrossValidatorModel.load(str(tmp_path / "model"))
     assert loaded.subModels is not None
-    assert [[m.stages[-1].getRegParam() for m in fold] for fold in loaded.subModels] == \
+    assert [[m.stages[-1].getSmoothing() for m in fold] for fold in loaded.subModels] == \
         [[0.01, 1.0], [0.01, 1.0]]
 
 
 def test_train_validation_split_model_copy_copies_sub_models_as_pyspark(iris):
     from pyspark.ml.tuning import TrainValidationSplit
     from sparktpe import BayesianTrainValidationSplit
-    lr = LogisticRegression(labelCol="target", maxIter=5)
-    pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), lr])
-    grid = ParamGridBuilder().addGrid(lr.regParam, [0.01, 1.0]).build()
+    nb = NaiveBayes(labelCol="target")  # one Spark job per fit
+    pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), nb])
+    grid = ParamGridBuilder().addGrid(nb.smoothing, [0.01, 1.0]).build()
     setup = dict(estimator=pipeline, estimatorParamMaps=grid, evaluator=f1(), collectSubModels=True)
     for model in (TrainValidationSplit(**setup).fit(iris), BayesianTrainValidationSplit(**setup).fit(iris)):
         copied = model.copy()
         assert len(copied.subModels) == 2
         for sub, copied_sub in zip(model.subModels, copied.subModels):
             assert copied_sub is not sub
-            assert copied_sub.stages[-1].getRegParam() == sub.stages[-1].getRegParam()
+            assert copied_sub.stages[-1].getSmoothing() == sub.stages[-1].getSmoothing()
 
 
 def test_spark_cross_validator_model_load_refuses_our_saved_model(spark, folded, tmp_path):
-    lr = LogisticRegression(labelCol="target", maxIter=5)
-    pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), lr])
-    grid = ParamGridBuilder().addGrid(lr.regParam, [0.01]).build()
+    nb = NaiveBayes(labelCol="target")  # one Spark job per fit
+    pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), nb])
+    grid = ParamGridBuilder().addGrid(nb.smoothing, [0.5]).build()
     path = str(tmp_path / "ours")
     BayesianCrossValidator(estimator=pipeline, estimatorParamMaps=grid, evaluator=f1(),
                            numFolds=2, foldCol="fold").fit(folded).save(path)
@@ -177,7 +180,7 @@ def test_spark_cross_validator_model_load_refuses_our_saved_model(spark, folded,
     with pytest.raises(KeyError, match=how):  # the tuner class reads the same slot first
         CrossValidator.load(path)
     loaded = BayesianCrossValidatorModel.load(path)  # ours loads it, grid and all
-    assert loaded.avgMetrics and [m[lr.regParam] for m in loaded.getEstimatorParamMaps()] == [0.01]
+    assert loaded.avgMetrics and [m[nb.smoothing] for m in loaded.getEstimatorParamMaps()] == [0.5]
     # A folder saved before the sign, with the grid in paramMap as Spark keeps it, loads too
     meta_file = next(p for p in Path(path, "metadata").iterdir() if p.name.startswith("part-"))
     meta = json.loads(meta_file.read_text())
@@ -186,7 +189,7 @@ def test_spark_cross_validator_model_load_refuses_our_saved_model(spark, folded,
     for crc in Path(path, "metadata").glob(".*.crc"):
         crc.unlink()
     older = BayesianCrossValidatorModel.load(path)
-    assert [m[lr.regParam] for m in older.getEstimatorParamMaps()] == [0.01]
+    assert [m[nb.smoothing] for m in older.getEstimatorParamMaps()] == [0.5]
 
 
 class PlusOne(Transformer, HasInputCol, HasOutputCol):
