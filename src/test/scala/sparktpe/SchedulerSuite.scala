@@ -119,8 +119,8 @@ class SchedulerSuite extends AnyFunSuite {
     try {
       val model = new BayesianCrossValidator().setEstimator(est).setEstimatorParamMaps(grid)
         .setEvaluator(new MulticlassClassificationEvaluator()).setNumFolds(2).setSeed(5)
-        .setTimeout(4.0).fit(data)
-      assert(model.stopReason == "timeout (4.0 s) reached")
+        .setTimeout(8.0).fit(data)
+      assert(model.stopReason == "timeout (8.0 s) reached")
       assert(model.trialResults.map(t => (t.settings.head._2, t.status)) == Seq((0.1, "ok"), (0.2, "cancelled")))
       assert(model.bestTrialId == 0 && !model.avgMetrics(0).isNaN && model.avgMetrics(1).isNaN)
       assert(TestSpark.eventually(sc.statusTracker.getActiveJobIds().isEmpty))
