@@ -2,35 +2,43 @@ package sparktpe
 
 import org.apache.spark.ml.Pipeline
 import org.apache.spark.ml.param.ParamMap
-import org.apache.spark.ml.classification.{LogisticRegression, LogisticRegressionModel}
-import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator
+import org.apache.spark.ml.evaluation.RegressionEvaluator
 import org.apache.spark.ml.feature.VectorAssembler
+import org.apache.spark.ml.regression.{LinearRegression, LinearRegressionModel}
 import org.apache.spark.ml.tuning.{CrossValidator, ParamGridBuilder, TrainValidationSplit}
 import org.scalatest.funsuite.AnyFunSuite
 
-/** Grid mode must reproduce Spark's Scala CrossValidator, run here on the same inputs. */
+/**
+ * Grid mode must reproduce Spark's Scala CrossValidator, run here on the same inputs. The
+ * estimator is a linear regression solved by the normal equations (one Spark job a fit, where a
+ * logistic regression takes one an iteration), scored by R^2 (larger is better, one job).
+ */
 class GridSearchSuite extends AnyFunSuite {
   private val data = TestSpark.binary
 
+  /** A least-squares fit of the 0/1 label: one aggregation job, regParam and elasticNetParam apply. */
+  private def linear() = new LinearRegression().setSolver("normal")
+  private def r2() = new RegressionEvaluator().setMetricName("r2")
+
   private def setup() = {
-    val lr = new LogisticRegression().setMaxIter(10)
+    val lr = linear()
     val grid = new ParamGridBuilder()
       .addGrid(lr.regParam, Array(0.001, 0.3))
       .addGrid(lr.elasticNetParam, Array(0.0, 0.8))
       .build()
-    (lr, grid, new BinaryClassificationEvaluator())
+    (lr, grid, r2())
   }
 
-  private def spark(lr: LogisticRegression, grid: Array[org.apache.spark.ml.param.ParamMap],
+  private def spark(lr: LinearRegression, grid: Array[org.apache.spark.ml.param.ParamMap],
                     foldCol: String = "") =
     new CrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
-      .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(3).setSeed(42)
-      .setFoldCol(foldCol).fit(data)
+      .setEvaluator(r2()).setNumFolds(3).setSeed(42)
+      .setFoldCol(foldCol).setParallelism(2).fit(data) // Spark's parallelism: same metrics, less waiting
 
-  private def ours(lr: LogisticRegression, grid: Array[org.apache.spark.ml.param.ParamMap],
+  private def ours(lr: LinearRegression, grid: Array[org.apache.spark.ml.param.ParamMap],
                    parallelism: Int, foldCol: String = "") =
     new BayesianCrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
-      .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(3).setSeed(42)
+      .setEvaluator(r2()).setNumFolds(3).setSeed(42)
       .setFoldCol(foldCol).setParallelism(parallelism).fit(data)
 
   // The fits several tests compare, each run once for the suite.
@@ -42,8 +50,8 @@ class GridSearchSuite extends AnyFunSuite {
     for ((parallelism, got) <- oursAt) withClue(s"parallelism $parallelism: ") {
       assert(got.avgMetrics.length == grid.length)
       got.avgMetrics.zip(sparkCv.avgMetrics).foreach { case (a, b) => assert(math.abs(a - b) < 1e-9) }
-      val best = got.bestModel.asInstanceOf[LogisticRegressionModel]
-      val theirs = sparkCv.bestModel.asInstanceOf[LogisticRegressionModel]
+      val best = got.bestModel.asInstanceOf[LinearRegressionModel]
+      val theirs = sparkCv.bestModel.asInstanceOf[LinearRegressionModel]
       assert(best.getRegParam == theirs.getRegParam && best.getElasticNetParam == theirs.getElasticNetParam)
       assert(best.coefficients.toArray.zip(theirs.coefficients.toArray).forall { case (a, b) => math.abs(a - b) < 1e-9 })
       assert(got.getEstimatorParamMaps.toSeq.map(_.toSeq.toSet) == grid.toSeq.map(_.toSeq.toSet))
@@ -53,16 +61,16 @@ class GridSearchSuite extends AnyFunSuite {
 
   test("BayesianTrainValidationSplit grid mode equals TrainValidationSplit at parallelism 1 and 3") {
     val expected = new TrainValidationSplit().setEstimator(lr).setEstimatorParamMaps(grid)
-      .setEvaluator(new BinaryClassificationEvaluator()).setTrainRatio(0.7).setSeed(9).fit(data)
+      .setEvaluator(r2()).setTrainRatio(0.7).setSeed(9).setParallelism(2).fit(data)
     for (parallelism <- Seq(1, 3)) withClue(s"parallelism $parallelism: ") {
       val got = new BayesianTrainValidationSplit().setEstimator(lr).setEstimatorParamMaps(grid)
-        .setEvaluator(new BinaryClassificationEvaluator()).setTrainRatio(0.7).setSeed(9)
+        .setEvaluator(r2()).setTrainRatio(0.7).setSeed(9)
         .setParallelism(parallelism).setCollectSubModels(true).fit(data)
       assert(got.validationMetrics.length == grid.length)
       got.validationMetrics.zip(expected.validationMetrics).foreach { case (a, b) => assert(math.abs(a - b) < 1e-9) }
       assert(got.validationMetrics.distinct.length > 1)
-      assert(got.bestModel.asInstanceOf[LogisticRegressionModel].getRegParam ==
-        expected.bestModel.asInstanceOf[LogisticRegressionModel].getRegParam)
+      assert(got.bestModel.asInstanceOf[LinearRegressionModel].getRegParam ==
+        expected.bestModel.asInstanceOf[LinearRegressionModel].getRegParam)
       assert(got.subModels.length == grid.length && got.subModels.forall(_ != null))
       assert(got.trials.count() == grid.length)
       assert(got.getTrainRatio == 0.7)
@@ -103,7 +111,7 @@ class GridSearchSuite extends AnyFunSuite {
     val inFlight = events.scanLeft(0)(_ + _._2)
     assert(inFlight.max == 2 && inFlight.last == 0)
     assert(table.length == grid.length)
-    assert(model.bestTrialId == model.avgMetrics.indexOf(model.avgMetrics.max))  // AUC: larger wins
+    assert(model.bestTrialId == model.avgMetrics.indexOf(model.avgMetrics.max))  // R^2: larger wins
     table.zipWithIndex.foreach { case (row, i) =>
       assert(row.getAs[Int]("trialId") == i)
       assert(row.getAs[Double]("regParam") == grid(i).get(lr.regParam).get)
@@ -117,26 +125,26 @@ class GridSearchSuite extends AnyFunSuite {
 
   test("a Pipeline estimator is tuned through its stages' Params and its best model transforms") {
     val assembler = new VectorAssembler().setInputCols(Array("x1", "x2")).setOutputCol("features")
-    val lr = new LogisticRegression().setMaxIter(10)
+    val lr = linear()
     val pipeline = new Pipeline().setStages(Array(assembler, lr))
     val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.01, 1.0)).build()
     val input = data.drop("features")
     val model = new BayesianCrossValidator().setEstimator(pipeline).setEstimatorParamMaps(grid)
-      .setEvaluator(new BinaryClassificationEvaluator()).setSeed(3).fit(input)
+      .setEvaluator(r2()).setSeed(3).fit(input)
     val expected = new CrossValidator().setEstimator(pipeline).setEstimatorParamMaps(grid)
-      .setEvaluator(new BinaryClassificationEvaluator()).setSeed(3).fit(input)
+      .setEvaluator(r2()).setSeed(3).setParallelism(2).fit(input)
     model.avgMetrics.zip(expected.avgMetrics).foreach { case (a, b) => assert(math.abs(a - b) < 1e-9) }
     assert(model.transform(input).select("prediction").count() == input.count())
   }
 
   test("the tuners work as Pipeline stages, and copy keeps uids as Spark's tuners do") {
     val assembler = new VectorAssembler().setInputCols(Array("x1", "x2")).setOutputCol("features")
-    val lr = new LogisticRegression().setMaxIter(10)
+    val lr = linear().setMaxIter(10) // unused by the normal equations; here to be copied
     val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.01, 1.0)).build()
     val cv = new BayesianCrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
-      .setEvaluator(new BinaryClassificationEvaluator()).setNumFolds(2)
+      .setEvaluator(r2()).setNumFolds(2)
     val tvs = new BayesianTrainValidationSplit().setEstimator(lr).setEstimatorParamMaps(grid)
-      .setEvaluator(new BinaryClassificationEvaluator())
+      .setEvaluator(r2())
     val input = data.drop("features")
     for (tuner <- Seq(cv, tvs)) {
       val model = new Pipeline().setStages(Array(assembler, tuner)).fit(input)

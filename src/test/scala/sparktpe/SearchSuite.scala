@@ -3,29 +3,39 @@ package sparktpe
 import scala.collection.mutable.ArrayBuffer
 
 import org.apache.spark.ml.classification.LogisticRegression
-import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator
+import org.apache.spark.ml.evaluation.{BinaryClassificationEvaluator, RegressionEvaluator}
+import org.apache.spark.ml.param.Params
+import org.apache.spark.ml.regression.LinearRegression
 import org.apache.spark.ml.tuning.ParamGridBuilder
 import org.json4s._
 import org.json4s.jackson.JsonMethods.parse
 import org.scalatest.funsuite.AnyFunSuite
 
-/** Random search and external (JSON) proposers. */
+/**
+ * Random search and external (JSON) proposers. Where the estimator is not what a test is about, it
+ * is a linear regression solved by the normal equations (one Spark job a fit, where a logistic
+ * regression takes one an iteration) scored by R^2 (larger is better, one job).
+ */
 class SearchSuite extends AnyFunSuite {
   private val data = TestSpark.binary
 
-  private def randomSearch(lr: LogisticRegression, seed: Long) = {
+  /** A least-squares fit of the 0/1 label; regParam, elasticNetParam, maxIter and fitIntercept apply. */
+  private def linear() = new LinearRegression().setSolver("normal")
+  private def r2() = new RegressionEvaluator().setMetricName("r2")
+
+  private def randomSearch(lr: LinearRegression, seed: Long) = {
     val space = SearchSpace()
       .logUniform(lr.regParam, 1e-4, 1.0)
       .uniform(lr.elasticNetParam, 0.0, 1.0)
       .intRange(lr.maxIter, 2, 10)
       .choice(lr.fitIntercept, Seq(true, false))
-    new BayesianCrossValidator().setEstimator(lr).setEvaluator(new BinaryClassificationEvaluator())
+    new BayesianCrossValidator().setEstimator(lr).setEvaluator(r2())
       .setSearchSpace(space).setSearchAlgorithm("random").setMaxEvals(5).setSeed(seed)
       .setNumFolds(2).setParallelism(2).fit(data)
   }
 
   test("random search with a fixed seed repeats; another seed proposes other settings") {
-    val lr = new LogisticRegression()
+    val lr = linear()
     val a = randomSearch(lr, 7)
     val b = randomSearch(lr, 7)
     val c = randomSearch(lr, 8)
@@ -44,11 +54,11 @@ class SearchSuite extends AnyFunSuite {
   }
 
   test("random search over a grid evaluates distinct grid points in a seeded order") {
-    val lr = new LogisticRegression().setMaxIter(5)
+    val lr = linear()
     val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.0, 0.01, 0.1, 1.0))
       .addGrid(lr.elasticNetParam, Array(0.0, 1.0)).build()
     def run(seed: Long) = new BayesianCrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
-      .setEvaluator(new BinaryClassificationEvaluator()).setSearchAlgorithm("random")
+      .setEvaluator(r2()).setSearchAlgorithm("random")
       .setMaxEvals(5).setSeed(seed).setNumFolds(2).fit(data).getEstimatorParamMaps.toSeq.map(_.toSeq.toSet)
     val first = run(1)
     assert(first.distinct.length == 5)
@@ -58,7 +68,7 @@ class SearchSuite extends AnyFunSuite {
   }
 
   /** Proposes the given regParam values in turn, recording every request. */
-  private class ScriptedProposer(lr: LogisticRegression, values: Seq[Any]) extends TrialProposer {
+  private class ScriptedProposer(lr: Params, values: Seq[Any]) extends TrialProposer {
     val requests = ArrayBuffer.empty[String]
     def propose(requestJson: String): String = {
       requests += requestJson
@@ -74,10 +84,10 @@ class SearchSuite extends AnyFunSuite {
   }
 
   test("an external proposer drives the search and hears each finished trial's loss") {
-    val lr = new LogisticRegression().setMaxIter(10)
+    val lr = linear()
     val proposer = new ScriptedProposer(lr, Seq(0.001, 0.5, 0.05))
     val model = new BayesianCrossValidator().setEstimator(lr)
-      .setEvaluator(new BinaryClassificationEvaluator()).setSearchAlgorithm("tpe").setMaxEvals(10)
+      .setEvaluator(r2()).setSearchAlgorithm("tpe").setMaxEvals(10)
       .setTrialProposer(proposer).setSeed(1).fit(data)
     assert(model.avgMetrics.length == 3)
     assert(model.stopReason.contains("no more settings"))
@@ -89,7 +99,7 @@ class SearchSuite extends AnyFunSuite {
     val reported = (second \ "finished")(0)
     assert((reported \ "trialId").extract[Int] == 0)
     assert((reported \ "status").extract[String] == "ok")
-    // AUC is larger-is-better, so the loss is the negated metric
+    // R^2 is larger-is-better, so the loss is the negated metric
     assert(math.abs((reported \ "loss").extract[Double] + model.avgMetrics(0)) < 1e-12)
     assert((reported \ "vals" \ "i").extract[Int] == 0)
   }
@@ -110,10 +120,10 @@ class SearchSuite extends AnyFunSuite {
   }
 
   test("a search continued from a model's trials goes on where it stopped (random and grid)") {
-    val lr = new LogisticRegression().setMaxIter(5)
+    val lr = linear()
     val space = SearchSpace().logUniform(lr.regParam, 1e-4, 1.0)
     def random(maxEvals: Int) = new BayesianCrossValidator().setEstimator(lr)
-      .setEvaluator(new BinaryClassificationEvaluator()).setSearchSpace(space)
+      .setEvaluator(r2()).setSearchSpace(space)
       .setSearchAlgorithm("random").setMaxEvals(maxEvals).setSeed(3).setNumFolds(2)
     def regs(m: BayesianCrossValidatorModel) = m.getEstimatorParamMaps.toSeq.map(_(lr.regParam))
     val whole = random(5).fit(data)
@@ -126,7 +136,7 @@ class SearchSuite extends AnyFunSuite {
     // Grid: the settings already evaluated are skipped, whatever their order.
     val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.0, 0.01, 0.1, 1.0)).build()
     def gridCv(maps: Array[org.apache.spark.ml.param.ParamMap]) = new BayesianCrossValidator()
-      .setEstimator(lr).setEvaluator(new BinaryClassificationEvaluator()).setEstimatorParamMaps(maps)
+      .setEstimator(lr).setEvaluator(r2()).setEstimatorParamMaps(maps)
       .setNumFolds(2)
     val part = gridCv(Array(grid(2), grid(0))).fit(data)
     val rest = gridCv(grid).setInitialTrials(part.trialsJson).fit(data)
@@ -138,12 +148,12 @@ class SearchSuite extends AnyFunSuite {
   }
 
   test("initialTrials scored on another number of folds are refused before any job") {
-    val lr = new LogisticRegression().setMaxIter(5)
+    val lr = linear()
     val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.0, 0.1)).build()
     val twoFolds = new BayesianCrossValidator().setEstimator(lr).setNumFolds(2)
-      .setEvaluator(new BinaryClassificationEvaluator()).setEstimatorParamMaps(grid).fit(data)
+      .setEvaluator(r2()).setEstimatorParamMaps(grid).fit(data)
     val error = intercept[IllegalArgumentException] {
-      new BayesianCrossValidator().setEstimator(lr).setEvaluator(new BinaryClassificationEvaluator())
+      new BayesianCrossValidator().setEstimator(lr).setEvaluator(r2())
         .setEstimatorParamMaps(grid).setInitialTrials(twoFolds).fit(data)
     }
     assert(error.getMessage.contains("initialTrials = trial 0 scored on 2 folds is not allowed: " +
