@@ -13,8 +13,9 @@ from hyperopt.pyll import scope
 from mlflow import MlflowClient
 from pyspark.ml import Pipeline
 from pyspark.ml.classification import LogisticRegression
-from pyspark.ml.evaluation import MulticlassClassificationEvaluator
+from pyspark.ml.evaluation import MulticlassClassificationEvaluator, RegressionEvaluator
 from pyspark.ml.feature import VectorAssembler
+from pyspark.ml.regression import LinearRegression
 from pyspark.ml.tuning import ParamGridBuilder
 
 from sparktpe import BayesianCrossValidator, SearchError
@@ -62,6 +63,26 @@ def accuracy():
     return MulticlassClassificationEvaluator(labelCol="target", metricName="accuracy")
 
 
+def linear_pipeline():
+    """Where what is logged does not depend on the model: least squares by the normal equations,
+    one Spark job per fit (LogisticRegression takes one per iteration), scored by r2 (larger is
+    better, one job)."""
+    lin = LinearRegression(labelCol="target", solver="normal")
+    return Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), lin]), lin
+
+
+def r2():
+    return RegressionEvaluator(labelCol="target", metricName="r2")
+
+
+def reg_grid_cv(regs, **kwargs):
+    """A 2-fold grid search over the linear pipeline's regParam."""
+    pipeline, lin = linear_pipeline()
+    grid = ParamGridBuilder().addGrid(lin.regParam, regs).build()
+    return BayesianCrossValidator(estimator=pipeline, estimatorParamMaps=grid, evaluator=r2(),
+                                  numFolds=2, seed=1, **kwargs)
+
+
 def family_grid_cv(families, **kwargs):
     """A 2-fold grid search over LogisticRegression's family; "binomial" fails on iris."""
     pipeline, lr = iris_pipeline()
@@ -76,9 +97,9 @@ def predictions(model, iris):
 
 def test_a_search_under_an_active_run_logs_a_child_run_per_trial(spark, iris, store, tmp_path):
     client, _ = store
-    pipeline, lr = iris_pipeline()
+    pipeline, lr = linear_pipeline()  # maxIter: an integer Param, logged (normal equations ignore it)
     cv = BayesianCrossValidator(
-        estimator=pipeline, evaluator=accuracy(), numFolds=2, seed=3, maxEvals=3, parallelism=2,
+        estimator=pipeline, evaluator=r2(), numFolds=2, seed=3, maxEvals=3, parallelism=2,
         searchSpace={lr.regParam: hp.loguniform("regParam", -6, 0),
                      lr.maxIter: scope.int(hp.quniform("maxIter", 2, 10, 1))})
     with mlflow.start_run() as outer:
@@ -94,10 +115,10 @@ def test_a_search_under_an_active_run_logs_a_child_run_per_trial(spark, iris, st
     assert {k: params[k] for k in ("searchAlgorithm", "maxEvals", "numFolds", "seed",
                                    "parallelism", "metricName", "estimator", "evaluator")} == {
         "searchAlgorithm": "tpe", "maxEvals": "3", "numFolds": "2", "seed": "3",
-        "parallelism": "2", "metricName": "accuracy", "estimator": "pyspark.ml.pipeline.Pipeline",
-        "evaluator": "pyspark.ml.evaluation.MulticlassClassificationEvaluator"}
+        "parallelism": "2", "metricName": "r2", "estimator": "pyspark.ml.pipeline.Pipeline",
+        "evaluator": "pyspark.ml.evaluation.RegressionEvaluator"}
     best = max(rows.values(), key=lambda r: r["metric"])
-    assert parent.data.metrics["accuracy"] == max(model.avgMetrics) == best["metric"]
+    assert parent.data.metrics["r2"] == max(model.avgMetrics) == best["metric"]
     assert params["best_regParam"] == str(best["regParam"])
     assert (parent.data.metrics["trials_ok"], parent.data.metrics["trials_failed"]) == (3, 0)
     assert parent.data.tags["stopReason"] == model.stopReason
@@ -113,8 +134,8 @@ def test_a_search_under_an_active_run_logs_a_child_run_per_trial(spark, iris, st
         assert run.data.params == {"regParam": str(row["regParam"]), "maxIter": str(row["maxIter"])}
         assert float(run.data.params["regParam"]) == row["regParam"]
         assert run.data.metrics == {
-            "accuracy": row["metric"], "accuracy_std": row["stdMetric"],
-            "accuracy_fold0": row["foldMetrics"][0], "accuracy_fold1": row["foldMetrics"][1],
+            "r2": row["metric"], "r2_std": row["stdMetric"],
+            "r2_fold0": row["foldMetrics"][0], "r2_fold1": row["foldMetrics"][1],
             "fitSeconds": row["fitSeconds"]}
         # Start and end are the trial's first fold start and last fold end (milliseconds).
         assert run.info.start_time == round(min(row["foldStartTimes"]) * 1000)
@@ -167,9 +188,9 @@ def test_a_search_error_ends_the_parent_run_failed_with_its_trials(spark, iris, 
 
 def test_false_or_no_active_run_logs_nothing(spark, iris, store):
     with mlflow.start_run() as outer:
-        family_grid_cv(["multinomial"], mlflowLogging=False).fit(iris)
+        reg_grid_cv([0.1], mlflowLogging=False).fit(iris)
     assert [r.info.run_id for r in all_runs(store)] == [outer.info.run_id]
-    family_grid_cv(["multinomial"]).fit(iris)  # unset, and no run is active
+    reg_grid_cv([0.1]).fit(iris)  # unset, and no run is active
     assert [r.info.run_id for r in all_runs(store)] == [outer.info.run_id]
 
 
@@ -184,10 +205,11 @@ def test_true_without_mlflow_says_how_to_install_it_before_any_spark_job(spark, 
 
 
 def test_autolog_leaves_the_search_unchanged_and_nests_our_runs(spark, iris, store):
-    plain = family_grid_cv(["multinomial", "auto"]).fit(iris)
+    plain = reg_grid_cv([0.0, 0.1]).fit(iris)
+    assert plain.avgMetrics[0] != plain.avgMetrics[1]  # so that the runs' order is checked
     mlflow.pyspark.ml.autolog()
     try:
-        logged = family_grid_cv(["multinomial", "auto"]).fit(iris)
+        logged = reg_grid_cv([0.0, 0.1]).fit(iris)
     finally:
         mlflow.pyspark.ml.autolog(disable=True)
     assert logged.avgMetrics == pytest.approx(plain.avgMetrics, rel=1e-12)
@@ -199,4 +221,4 @@ def test_autolog_leaves_the_search_unchanged_and_nests_our_runs(spark, iris, sto
     assert parent.info.run_name.startswith("BayesianCrossValidator")
     trial_runs = by_trial(children(runs, parent))
     assert sorted(trial_runs) == [0, 1] and len(runs) == 4
-    assert [trial_runs[i].data.metrics["accuracy"] for i in (0, 1)] == logged.avgMetrics
+    assert [trial_runs[i].data.metrics["r2"] for i in (0, 1)] == logged.avgMetrics

@@ -61,12 +61,17 @@ def test_an_estimator_with_a_hyperopt_space_round_trips(iris, tmp_path):
     assert {p.name for p in loaded.getSearchSpace()} == {"regParam", "maxIter", "family"}
     assert all(p.parent == lr.uid for p in loaded.getSearchSpace())
     assert samples(loaded.getSearchSpace()) == samples(space)
-    assert loaded.fit(iris).avgMetrics == pytest.approx(cv.fit(iris).avgMetrics, abs=1e-12)
+    # The loaded space proposes what the saved one does (2 trials of the 4 suffice for that).
+    from_loaded, from_saved = loaded.copy().setMaxEvals(2).fit(iris), cv.copy().setMaxEvals(2).fit(iris)
+    assert [by_name(m) for m in from_loaded.getEstimatorParamMaps()] == \
+        [by_name(m) for m in from_saved.getEstimatorParamMaps()]
+    assert from_loaded.avgMetrics == pytest.approx(from_saved.avgMetrics, abs=1e-12)
 
 
 def test_a_model_round_trips_with_trials_and_sub_models(iris, tmp_path):
     est, lr = pipeline()
-    grid = ParamGridBuilder().addGrid(lr.regParam, [0.001, 0.5]).addGrid(lr.family, ["binomial", "auto"]).build()
+    # Two settings of two Params (a double and a string): one trial fails, one succeeds.
+    grid = [{lr.regParam: 0.001, lr.family: "binomial"}, {lr.regParam: 0.5, lr.family: "auto"}]
     model = BayesianCrossValidator(estimator=est, estimatorParamMaps=grid, evaluator=evaluator(),
                                    numFolds=2, seed=1, collectSubModels=True).fit(iris)
     path = str(tmp_path / "model")
@@ -77,7 +82,7 @@ def test_a_model_round_trips_with_trials_and_sub_models(iris, tmp_path):
     assert np.array_equal(loaded.stdMetrics, model.stdMetrics, equal_nan=True)
     assert [by_name(m) for m in loaded.getEstimatorParamMaps()] == [by_name(m) for m in grid]
     assert rows(loaded.trials) == rows(model.trials)
-    assert [r.status for r in loaded.trials.orderBy("trialId").collect()] == ["failed", "ok", "failed", "ok"]
+    assert [r.status for r in loaded.trials.orderBy("trialId").collect()] == ["failed", "ok"]
     assert loaded.stopReason == model.stopReason
     assert loaded.transform(iris).select("prediction").collect() == model.transform(iris).select("prediction").collect()
     assert len(loaded.subModels) == 2 and loaded.subModels[0][0] is None  # failed trial: no model
@@ -86,7 +91,7 @@ def test_a_model_round_trips_with_trials_and_sub_models(iris, tmp_path):
 
 def test_saved_in_python_loaded_in_scala_and_back(spark, iris, tmp_path):
     est, lr = pipeline()
-    model = BayesianCrossValidator(estimator=est, evaluator=evaluator(), maxEvals=3, numFolds=2, seed=2,
+    model = BayesianCrossValidator(estimator=est, evaluator=evaluator(), maxEvals=2, numFolds=2, seed=2,
                                    searchSpace={lr.regParam: hp.uniform("regParam", 0.0, 0.5)}).fit(iris)
     path = str(tmp_path / "from-python")
     model.write().save(path)
@@ -106,7 +111,7 @@ def test_saved_in_python_loaded_in_scala_and_back(spark, iris, tmp_path):
     space = jvm.sparktpe.SearchSpace.apply().uniform(java_lr.getParam("regParam"), 0.0, 0.3)
     java_cv = JavaWrapper._new_java_obj("sparktpe.BayesianCrossValidator", "scala-side")
     java_cv.setEstimator(est._to_java()).setEvaluator(evaluator()._to_java())
-    java_cv.setSearchSpace(space).setSearchAlgorithm("random").setMaxEvals(3).setNumFolds(2)
+    java_cv.setSearchSpace(space).setSearchAlgorithm("random").setMaxEvals(2).setNumFolds(2)
     scala_model = java_cv.fit(iris._jdf)
     scala_path = str(tmp_path / "from-scala")
     scala_model.write().save(scala_path)

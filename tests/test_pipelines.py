@@ -2,7 +2,7 @@
 
 from hyperopt import hp
 from pyspark.ml import Pipeline, PipelineModel
-from pyspark.ml.classification import LogisticRegression
+from pyspark.ml.classification import LogisticRegression, NaiveBayes
 from pyspark.ml.evaluation import MulticlassClassificationEvaluator
 from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.tuning import ParamGridBuilder
@@ -14,15 +14,17 @@ FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 
 def test_tuners_work_as_stages_of_a_pipeline(iris):
-    lr = LogisticRegression(labelCol="target", maxIter=5)  # every iteration is a Spark job
+    # NaiveBayes: one counting job per fit (LogisticRegression: one per iteration); iris's
+    # features are non-negative, as its default multinomial model needs.
+    nb = NaiveBayes(labelCol="target")
     evaluator = MulticlassClassificationEvaluator(labelCol="target")
     for tuner, model_class in [
-            (BayesianCrossValidator(estimator=lr, evaluator=evaluator, numFolds=2, maxEvals=3,
-                                    searchSpace={lr.regParam: hp.loguniform("r", -6, 0)}, seed=1),
+            (BayesianCrossValidator(estimator=nb, evaluator=evaluator, numFolds=2, maxEvals=3,
+                                    searchSpace={nb.smoothing: hp.loguniform("s", -6, 0)}, seed=1),
              BayesianCrossValidatorModel),
-            (BayesianTrainValidationSplit(estimator=lr, evaluator=evaluator, seed=1,
+            (BayesianTrainValidationSplit(estimator=nb, evaluator=evaluator, seed=1,
                                           estimatorParamMaps=ParamGridBuilder()
-                                          .addGrid(lr.regParam, [0.01, 1.0]).build()),
+                                          .addGrid(nb.smoothing, [0.01, 1.0]).build()),
              BayesianTrainValidationSplitModel)]:
         pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), tuner])
         model = pipeline.fit(iris)

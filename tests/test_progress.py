@@ -7,22 +7,29 @@ import threading
 import time
 
 from pyspark.ml.tuning import ParamGridBuilder
-from pyspark.ml.classification import LogisticRegression
-from pyspark.ml.evaluation import MulticlassClassificationEvaluator
+from pyspark.ml.evaluation import RegressionEvaluator
 from pyspark.ml.feature import VectorAssembler
+from pyspark.ml.regression import LinearRegression
 from pyspark.ml import Pipeline
 
 from sparktpe import BayesianCrossValidator
 from sparktpe.progress import SearchProgress
 
 
-def test_progress_bar_follows_a_running_search(spark, iris):
-    lr = LogisticRegression(labelCol="target", maxIter=5)
+def grid_cv(**tuner_params):
+    """A 2-fold search of a 4-point grid. The bar is what is checked, not the model: least
+    squares by the normal equations (one Spark job per fit; LogisticRegression takes one per
+    iteration), scored by rmse (one job)."""
+    lin = LinearRegression(labelCol="target", solver="normal")
     pipeline = Pipeline(stages=[VectorAssembler(inputCols=["petal_length", "petal_width"],
-                                                outputCol="features"), lr])
-    grid = ParamGridBuilder().addGrid(lr.regParam, [0.0, 0.01, 0.1, 1.0]).build()
-    cv = BayesianCrossValidator(estimator=pipeline, estimatorParamMaps=grid, numFolds=2,
-                                evaluator=MulticlassClassificationEvaluator(labelCol="target"))
+                                                outputCol="features"), lin])
+    grid = ParamGridBuilder().addGrid(lin.regParam, [0.0, 0.01, 0.1, 1.0]).build()
+    return BayesianCrossValidator(estimator=pipeline, estimatorParamMaps=grid, numFolds=2,
+                                  evaluator=RegressionEvaluator(labelCol="target"), **tuner_params)
+
+
+def test_progress_bar_follows_a_running_search(spark, iris):
+    cv = grid_cv()
     java_tuner, _ = cv._to_java_for_fit(spark.sparkContext)
     assert java_tuner.progressJson() == '{"finished": 0, "total": 0, "best": null}'
     runner = threading.Thread(target=java_tuner.fit, args=(iris._jdf,))
@@ -43,13 +50,7 @@ def test_progress_bar_follows_a_running_search(spark, iris):
 
 def _fit_with_stderr_on_a_terminal(monkeypatch, iris, **tuner_params):
     """Fits a 4-point grid while sys.stderr is a pseudo-terminal; returns what reached it."""
-    lr = LogisticRegression(labelCol="target", maxIter=5)
-    pipeline = Pipeline(stages=[VectorAssembler(inputCols=["petal_length", "petal_width"],
-                                                outputCol="features"), lr])
-    grid = ParamGridBuilder().addGrid(lr.regParam, [0.0, 0.01, 0.1, 1.0]).build()
-    cv = BayesianCrossValidator(estimator=pipeline, estimatorParamMaps=grid, numFolds=2,
-                                evaluator=MulticlassClassificationEvaluator(labelCol="target"),
-                                **tuner_params)
+    cv = grid_cv(**tuner_params)
     # A new pseudo-terminal reports 0 columns, as `script` and some containers do: the bar
     # must still draw.
     reader_fd, writer_fd = os.openpty()

@@ -63,22 +63,24 @@ def test_bad_stopping_values_are_refused(kwargs, expected):
 
 def test_median_pruning_stops_a_poor_trial_after_one_fold(iris):
     pipeline, lr, evaluator = setup()
-    # maxIter 0 leaves the coefficients at zero: accuracy 1/3, far below the median.
-    grid = ParamGridBuilder().addGrid(lr.maxIter, [10, 0, 10]).build()
+    # maxIter 0 leaves the coefficients at zero: accuracy 1/3, far below the median. 2 folds:
+    # the pruned trial's second is never fitted.
+    grid = ParamGridBuilder().addGrid(lr.maxIter, [5, 0, 5]).build()
     model = BayesianCrossValidator(estimator=pipeline, estimatorParamMaps=grid, evaluator=evaluator,
-                                   pruning="median", pruningMinTrials=1, seed=4).fit(iris)
+                                   numFolds=2, pruning="median", pruningMinTrials=1, seed=4).fit(iris)
     rows = model.trials.orderBy("trialId").collect()
     assert [r.status for r in rows] == ["ok", "pruned", "ok"]
+    assert len(rows[1].foldMetrics) == 2
     assert sum(m == m for m in rows[1].foldMetrics) == 1 and rows[1].metric < 0.5
-    assert model.bestModel.stages[-1].getMaxIter() == 10
+    assert model.bestModel.stages[-1].getMaxIter() == 5
     # TPE hears a pruned trial's partial loss and goes on proposing.
     tpe = BayesianCrossValidator(estimator=pipeline, estimatorParamMaps=grid[:2], evaluator=evaluator,
-                                 searchAlgorithm="tpe", maxEvals=2, pruning="median",
+                                 searchAlgorithm="tpe", maxEvals=2, numFolds=2, pruning="median",
                                  pruningMinTrials=1, seed=4).fit(iris)
     statuses = {settings[lr.maxIter]: r.status for settings, r in
                 zip(tpe.getEstimatorParamMaps(), tpe.trials.orderBy("trialId").collect())}
     first = tpe.getEstimatorParamMaps()[0][lr.maxIter]
-    assert statuses == {10: "ok", 0: "ok" if first == 0 else "pruned"}
+    assert statuses == {5: "ok", 0: "ok" if first == 0 else "pruned"}
 
 
 def test_bad_pruning_values_are_refused():

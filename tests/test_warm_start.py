@@ -3,9 +3,9 @@
 import pytest
 from hyperopt import hp
 from pyspark.ml import Pipeline
-from pyspark.ml.classification import LogisticRegression
-from pyspark.ml.evaluation import MulticlassClassificationEvaluator
+from pyspark.ml.evaluation import RegressionEvaluator
 from pyspark.ml.feature import VectorAssembler
+from pyspark.ml.regression import LinearRegression
 from pyspark.ml.tuning import ParamGridBuilder
 
 from sparktpe import BayesianCrossValidator, BayesianCrossValidatorModel
@@ -14,11 +14,13 @@ FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 
 def tuner(max_evals, **kwargs):
-    lr = LogisticRegression(labelCol="target", maxIter=5)  # what continues is the proposals
+    # What continues is the proposals, not a model: least squares by the normal equations is
+    # one Spark job per fit and rmse one per evaluation (LogisticRegression: one per iteration).
+    lr = LinearRegression(labelCol="target", solver="normal")
     pipeline = Pipeline(stages=[VectorAssembler(inputCols=FEATURES, outputCol="features"), lr])
     return BayesianCrossValidator(
         estimator=pipeline, maxEvals=max_evals, numFolds=2, seed=11,
-        evaluator=MulticlassClassificationEvaluator(labelCol="target", metricName="logLoss"),
+        evaluator=RegressionEvaluator(labelCol="target", metricName="rmse"),
         searchSpace={lr.regParam: hp.loguniform("reg", -7, 1)}, **kwargs), lr
 
 
