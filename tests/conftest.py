@@ -14,7 +14,7 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "cluster: starts a Spark standalone cluster on 127.0.0.1 (about 3 minutes); "
+        "markers", "cluster: starts a Spark standalone cluster on 127.0.0.1 (about 2 minutes); "
                    "leave out with -m 'not cluster'")
 
 
