@@ -126,7 +126,7 @@ def print_after_the_first_trial(tuner, done):
         if any(json.loads(t.progressJson())["finished"] >= 1 for t in list(tuner._running_fits())):
             print(TRIAL_FINISHED, flush=True)
             return
-        time.sleep(0.01)
+        done.wait(0.01)  # the search reports no event to Python; look again, or end with it
 
 
 def main(master, event_log_dir):

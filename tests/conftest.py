@@ -34,13 +34,20 @@ def spark():
     session.stop()
 
 
-def _in_the_jvm(spark, frame):
-    """``frame``'s rows as a DataFrame whose scans run in the JVM alone. Rows from
-    createDataFrame pass through a Python worker in every job that reads them (about 0.75 s more
-    per job here); a local checkpoint keeps the same two partitions of the same rows in the same
-    order (so the same folds and splits), is not cached (tuners still cache their input), and
-    every read of it is still a Spark job."""
-    return spark.createDataFrame(frame).localCheckpoint(eager=True)
+def _in_the_jvm(spark, data, schema=None):
+    """``data`` (a pandas frame or a list of rows) as a DataFrame whose scans run in the JVM
+    alone. Rows from createDataFrame pass through a Python worker in every job that reads them
+    (about 0.75 s more per job here); a local checkpoint keeps the same two partitions of the same
+    rows in the same order (so the same folds and splits), is not cached (tuners still cache their
+    input), and every read of it is still a Spark job."""
+    return spark.createDataFrame(data, schema).localCheckpoint(eager=True)
+
+
+@pytest.fixture(scope="session")
+def jvm_frame(spark):
+    """``jvm_frame(data, schema=None)``: ``spark.createDataFrame`` whose scans run in the JVM
+    alone (see ``_in_the_jvm``)."""
+    return lambda data, schema=None: _in_the_jvm(spark, data, schema)
 
 
 def _clean(frame):

@@ -15,10 +15,10 @@ from sparktpe import BayesianCrossValidator
 from sparktpe.proposer import HyperoptProposer
 
 
-def test_tpe_on_a_2x3_grid_runs_every_setting_then_is_exhausted(spark):
-    data = spark.createDataFrame(
+def test_tpe_on_a_2x3_grid_runs_every_setting_then_is_exhausted(spark, jvm_frame):
+    data = jvm_frame(
         [(3.0 * i + (i % 4), Vectors.dense([float(i), float(i % 3)])) for i in range(30)],
-        ["label", "features"]).localCheckpoint(eager=True)  # read in the JVM, not through Python
+        ["label", "features"])
     lin = LinearRegression()
     grid = (ParamGridBuilder().addGrid(lin.maxIter, [1, 5])
             .addGrid(lin.regParam, [0.0, 0.5, 5.0]).build())

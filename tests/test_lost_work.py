@@ -114,14 +114,13 @@ def test_ctrl_c_raises_search_interrupted_with_the_finished_trials(iris, referen
     assert cv.copy().setInitialTrials(caught.value).getInitialTrials() == caught.value.trialsJson
 
 
-def test_a_failed_final_refit_carries_the_trials(spark):
+def test_a_failed_final_refit_carries_the_trials(spark, jvm_frame):
     # Needs the JVM of the merge: a refit failure is then a SearchException with the trials.
     # One row of class 2 lands in the validation part; the training part has classes 0 and 1
     # only, so "binomial" fits every trial, and the refit on all rows (3 classes) fails.
     rows = [(float(i % 2), Vectors.dense([i % 2 + 0.1 * (i % 5), i % 3])) for i in range(40)]
-    # checkpointed: the seed hunt's counts then read the rows in the JVM, not through Python
-    data = spark.createDataFrame(rows + [(2.0, Vectors.dense([5.0, 5.0]))],
-                                 ["label", "features"]).localCheckpoint(eager=True)
+    # in the JVM: the seed hunt's counts then read the rows without a Python worker
+    data = jvm_frame(rows + [(2.0, Vectors.dense([5.0, 5.0]))], ["label", "features"])
     seed = next(s for s in range(50)
                 if data.randomSplit([0.7, 0.3], s)[1].where("label = 2").count() == 1)
     lr = LogisticRegression(family="binomial", maxIter=5)

@@ -11,10 +11,9 @@ from sparktpe import BayesianCrossValidator, BayesianTrainValidationSplit
 
 
 @pytest.fixture(scope="module")
-def line(spark):
-    return spark.createDataFrame(
-        [(2.0 * i + (i % 3) / 3, Vectors.dense([float(i)])) for i in range(24)], ["label", "features"]
-    ).localCheckpoint(eager=True)  # its scans then run in the JVM, not through a Python worker
+def line(jvm_frame):
+    return jvm_frame([(2.0 * i + (i % 3) / 3, Vectors.dense([float(i)])) for i in range(24)],
+                     ["label", "features"])
 
 
 def setup(tuner_class, algorithm, seed):
