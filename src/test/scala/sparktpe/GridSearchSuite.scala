@@ -2,7 +2,6 @@ package sparktpe
 
 import org.apache.spark.ml.Pipeline
 import org.apache.spark.ml.param.ParamMap
-import org.apache.spark.ml.evaluation.RegressionEvaluator
 import org.apache.spark.ml.feature.VectorAssembler
 import org.apache.spark.ml.regression.{LinearRegression, LinearRegressionModel}
 import org.apache.spark.ml.tuning.{CrossValidator, ParamGridBuilder, TrainValidationSplit}
@@ -17,28 +16,26 @@ class GridSearchSuite extends AnyFunSuite {
   private val data = TestSpark.binary
 
   /** A least-squares fit of the 0/1 label: one aggregation job, regParam and elasticNetParam apply. */
-  private def linear() = new LinearRegression().setSolver("normal")
-  private def r2() = new RegressionEvaluator().setMetricName("r2")
 
   private def setup() = {
-    val lr = linear()
+    val lr = TestSpark.linear()
     val grid = new ParamGridBuilder()
       .addGrid(lr.regParam, Array(0.001, 0.3))
       .addGrid(lr.elasticNetParam, Array(0.0, 0.8))
       .build()
-    (lr, grid, r2())
+    (lr, grid, TestSpark.r2())
   }
 
   private def spark(lr: LinearRegression, grid: Array[org.apache.spark.ml.param.ParamMap],
                     foldCol: String = "") =
     new CrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
-      .setEvaluator(r2()).setNumFolds(3).setSeed(42)
+      .setEvaluator(TestSpark.r2()).setNumFolds(3).setSeed(42)
       .setFoldCol(foldCol).setParallelism(2).fit(data) // Spark's parallelism: same metrics, less waiting
 
   private def ours(lr: LinearRegression, grid: Array[org.apache.spark.ml.param.ParamMap],
                    parallelism: Int, foldCol: String = "") =
     new BayesianCrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
-      .setEvaluator(r2()).setNumFolds(3).setSeed(42)
+      .setEvaluator(TestSpark.r2()).setNumFolds(3).setSeed(42)
       .setFoldCol(foldCol).setParallelism(parallelism).fit(data)
 
   // The fits several tests compare, each run once for the suite.
@@ -61,10 +58,10 @@ class GridSearchSuite extends AnyFunSuite {
 
   test("BayesianTrainValidationSplit grid mode equals TrainValidationSplit at parallelism 1 and 3") {
     val expected = new TrainValidationSplit().setEstimator(lr).setEstimatorParamMaps(grid)
-      .setEvaluator(r2()).setTrainRatio(0.7).setSeed(9).setParallelism(2).fit(data)
+      .setEvaluator(TestSpark.r2()).setTrainRatio(0.7).setSeed(9).setParallelism(2).fit(data)
     for (parallelism <- Seq(1, 3)) withClue(s"parallelism $parallelism: ") {
       val got = new BayesianTrainValidationSplit().setEstimator(lr).setEstimatorParamMaps(grid)
-        .setEvaluator(r2()).setTrainRatio(0.7).setSeed(9)
+        .setEvaluator(TestSpark.r2()).setTrainRatio(0.7).setSeed(9)
         .setParallelism(parallelism).setCollectSubModels(true).fit(data)
       assert(got.validationMetrics.length == grid.length)
       got.validationMetrics.zip(expected.validationMetrics).foreach { case (a, b) => assert(math.abs(a - b) < 1e-9) }
@@ -125,26 +122,26 @@ class GridSearchSuite extends AnyFunSuite {
 
   test("a Pipeline estimator is tuned through its stages' Params and its best model transforms") {
     val assembler = new VectorAssembler().setInputCols(Array("x1", "x2")).setOutputCol("features")
-    val lr = linear()
+    val lr = TestSpark.linear()
     val pipeline = new Pipeline().setStages(Array(assembler, lr))
     val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.01, 1.0)).build()
     val input = data.drop("features")
     val model = new BayesianCrossValidator().setEstimator(pipeline).setEstimatorParamMaps(grid)
-      .setEvaluator(r2()).setSeed(3).fit(input)
+      .setEvaluator(TestSpark.r2()).setSeed(3).fit(input)
     val expected = new CrossValidator().setEstimator(pipeline).setEstimatorParamMaps(grid)
-      .setEvaluator(r2()).setSeed(3).setParallelism(2).fit(input)
+      .setEvaluator(TestSpark.r2()).setSeed(3).setParallelism(2).fit(input)
     model.avgMetrics.zip(expected.avgMetrics).foreach { case (a, b) => assert(math.abs(a - b) < 1e-9) }
     assert(model.transform(input).select("prediction").count() == input.count())
   }
 
   test("the tuners work as Pipeline stages, and copy keeps uids as Spark's tuners do") {
     val assembler = new VectorAssembler().setInputCols(Array("x1", "x2")).setOutputCol("features")
-    val lr = linear().setMaxIter(10) // unused by the normal equations; here to be copied
+    val lr = TestSpark.linear().setMaxIter(10) // unused by the normal equations; here to be copied
     val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.01, 1.0)).build()
     val cv = new BayesianCrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
-      .setEvaluator(r2()).setNumFolds(2)
+      .setEvaluator(TestSpark.r2()).setNumFolds(2)
     val tvs = new BayesianTrainValidationSplit().setEstimator(lr).setEstimatorParamMaps(grid)
-      .setEvaluator(r2())
+      .setEvaluator(TestSpark.r2())
     val input = data.drop("features")
     for (tuner <- Seq(cv, tvs)) {
       val model = new Pipeline().setStages(Array(assembler, tuner)).fit(input)

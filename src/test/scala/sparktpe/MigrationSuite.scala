@@ -2,10 +2,9 @@ package sparktpe
 
 import org.apache.spark.ml.{Estimator, Pipeline, PipelineStage}
 import org.apache.spark.ml.classification.{LinearSVC, LogisticRegression, OneVsRest}
-import org.apache.spark.ml.evaluation.{BinaryClassificationEvaluator, MulticlassClassificationEvaluator, RegressionEvaluator}
+import org.apache.spark.ml.evaluation.{BinaryClassificationEvaluator, MulticlassClassificationEvaluator}
 import org.apache.spark.ml.feature.{PCA, VectorAssembler}
 import org.apache.spark.ml.param.{Param, ParamMap}
-import org.apache.spark.ml.regression.LinearRegression
 import org.apache.spark.ml.tuning.{CrossValidator, ParamGridBuilder}
 import org.apache.spark.sql.DataFrame
 import org.apache.spark.sql.functions.{col, lit, when}
@@ -22,15 +21,17 @@ class MigrationSuite extends AnyFunSuite {
   private val classes = TestSpark.threeClasses
 
   private def sparkCv(est: Estimator[_], grid: Array[ParamMap], data: DataFrame,
-                      eval: org.apache.spark.ml.evaluation.Evaluator, foldCol: String = "", numFolds: Int = 3) =
+                      eval: org.apache.spark.ml.evaluation.Evaluator, foldCol: String = "", numFolds: Int = 3,
+                      parallelism: Int = 2) =
     new CrossValidator().setEstimator(est).setEstimatorParamMaps(grid).setEvaluator(eval)
       .setNumFolds(numFolds).setSeed(11).setFoldCol(foldCol)
-      .setParallelism(2).fit(data) // as ours: the metrics do not depend on it, the waiting does
+      .setParallelism(parallelism).fit(data) // as ours: the metrics do not depend on it, the waiting does
 
   private def ours(est: Estimator[_], grid: Array[ParamMap],
-                   eval: org.apache.spark.ml.evaluation.Evaluator, foldCol: String = "", numFolds: Int = 3) =
+                   eval: org.apache.spark.ml.evaluation.Evaluator, foldCol: String = "", numFolds: Int = 3,
+                   parallelism: Int = 2) =
     new BayesianCrossValidator().setEstimator(est).setEstimatorParamMaps(grid).setEvaluator(eval)
-      .setNumFolds(numFolds).setSeed(11).setFoldCol(foldCol).setParallelism(2)
+      .setNumFolds(numFolds).setSeed(11).setFoldCol(foldCol).setParallelism(parallelism)
 
   private def assertSameMetrics(a: Array[Double], b: Array[Double]): Unit = {
     assert(a.length == b.length)
@@ -38,8 +39,6 @@ class MigrationSuite extends AnyFunSuite {
   }
 
   /** A least-squares fit of the 0/1 label: one aggregation job. */
-  private def linear() = new LinearRegression().setSolver("normal")
-  private def r2() = new RegressionEvaluator().setMetricName("r2")
 
   private def classifierParam(ovr: OneVsRest): Param[Any] = ovr.classifier.asInstanceOf[Param[Any]]
 
@@ -91,7 +90,7 @@ class MigrationSuite extends AnyFunSuite {
   private def pcaPipeline() = {
     val assembler = new VectorAssembler().setInputCols(Array("x1", "x2")).setOutputCol("raw")
     val pca = new PCA().setInputCol("raw").setOutputCol("pcaFeatures")
-    val lr = linear().setFeaturesCol("pcaFeatures")
+    val lr = TestSpark.linear().setFeaturesCol("pcaFeatures")
     (new Pipeline().setStages(Array(assembler, pca, lr)), pca)
   }
 
@@ -99,8 +98,10 @@ class MigrationSuite extends AnyFunSuite {
     val (pipeline, pca) = pcaPipeline()
     val grid = new ParamGridBuilder().addGrid(pca.k, Array(1, 2)).build()
     val input = binary.drop("features")
-    val expected = sparkCv(pipeline, grid, input, r2(), numFolds = 2)
-    val got = ours(pipeline, grid, r2(), numFolds = 2).fit(input)
+    // One fit at a time on both sides: two PCA fits at once once spun for 16 minutes inside
+    // breeze's SVD, in Spark's own CrossValidator (not understood yet; see the closing note).
+    val expected = sparkCv(pipeline, grid, input, TestSpark.r2(), numFolds = 2, parallelism = 1)
+    val got = ours(pipeline, grid, TestSpark.r2(), numFolds = 2, parallelism = 1).fit(input)
     assertSameMetrics(got.avgMetrics, expected.avgMetrics)
     assert(math.abs(got.avgMetrics(0) - got.avgMetrics(1)) > 1e-6)
   }
@@ -108,7 +109,7 @@ class MigrationSuite extends AnyFunSuite {
   test("a Scala SearchSpace or an external proposer over PCA.k (no default) works") {
     val (pipeline, pca) = pcaPipeline()
     val input = binary.drop("features")
-    val random = new BayesianCrossValidator().setEstimator(pipeline).setEvaluator(r2())
+    val random = new BayesianCrossValidator().setEstimator(pipeline).setEvaluator(TestSpark.r2())
       .setSearchSpace(SearchSpace().intRange(pca.k, 1, 2)).setSearchAlgorithm("random").setMaxEvals(2)
       .setNumFolds(2).setSeed(3).fit(input)
     assert(random.trialResults.map(_.status) == Seq("ok", "ok"))
@@ -118,7 +119,7 @@ class MigrationSuite extends AnyFunSuite {
         s"""{"params": [{"parent": "${pca.uid}", "name": "k", "value": 1}], "vals": {}}"""
       def example(): String = s"""{"params": [{"parent": "${pca.uid}", "name": "k", "value": 2}]}"""
     }
-    val tpe = new BayesianTrainValidationSplit().setEstimator(pipeline).setEvaluator(r2())
+    val tpe = new BayesianTrainValidationSplit().setEstimator(pipeline).setEvaluator(TestSpark.r2())
       .setSearchAlgorithm("tpe").setTrialProposer(external).setMaxEvals(1).fit(input)
     assert(tpe.trialResults.map(_.status) == Seq("ok"))
   }
@@ -136,11 +137,11 @@ class MigrationSuite extends AnyFunSuite {
   }
 
   test("a bigint, smallint or tinyint foldCol works as PySpark's does, with the int column's folds of Spark's CrossValidator") {
-    val lr = linear()
+    val lr = TestSpark.linear()
     val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.01, 1.0)).build()
-    val expected = sparkCv(lr, grid, binary, r2(), "fold") // Scala: int only
+    val expected = sparkCv(lr, grid, binary, TestSpark.r2(), "fold") // Scala: int only
     for (integer <- Seq("bigint", "smallint", "tinyint")) withClue(s"$integer foldCol: ") {
-      val got = ours(lr, grid, r2(), "fold")
+      val got = ours(lr, grid, TestSpark.r2(), "fold")
         .fit(binary.withColumn("fold", col("fold").cast(integer)))
       assertSameMetrics(got.avgMetrics, expected.avgMetrics)
     }

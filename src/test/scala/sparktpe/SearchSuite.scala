@@ -3,7 +3,7 @@ package sparktpe
 import scala.collection.mutable.ArrayBuffer
 
 import org.apache.spark.ml.classification.LogisticRegression
-import org.apache.spark.ml.evaluation.{BinaryClassificationEvaluator, RegressionEvaluator}
+import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator
 import org.apache.spark.ml.param.Params
 import org.apache.spark.ml.regression.LinearRegression
 import org.apache.spark.ml.tuning.ParamGridBuilder
@@ -20,8 +20,6 @@ class SearchSuite extends AnyFunSuite {
   private val data = TestSpark.binary
 
   /** A least-squares fit of the 0/1 label; regParam, elasticNetParam, maxIter and fitIntercept apply. */
-  private def linear() = new LinearRegression().setSolver("normal")
-  private def r2() = new RegressionEvaluator().setMetricName("r2")
 
   private def randomSearch(lr: LinearRegression, seed: Long) = {
     val space = SearchSpace()
@@ -29,13 +27,13 @@ class SearchSuite extends AnyFunSuite {
       .uniform(lr.elasticNetParam, 0.0, 1.0)
       .intRange(lr.maxIter, 2, 10)
       .choice(lr.fitIntercept, Seq(true, false))
-    new BayesianCrossValidator().setEstimator(lr).setEvaluator(r2())
+    new BayesianCrossValidator().setEstimator(lr).setEvaluator(TestSpark.r2())
       .setSearchSpace(space).setSearchAlgorithm("random").setMaxEvals(5).setSeed(seed)
       .setNumFolds(2).setParallelism(2).fit(data)
   }
 
   test("random search with a fixed seed repeats; another seed proposes other settings") {
-    val lr = linear()
+    val lr = TestSpark.linear()
     val a = randomSearch(lr, 7)
     val b = randomSearch(lr, 7)
     val c = randomSearch(lr, 8)
@@ -54,11 +52,11 @@ class SearchSuite extends AnyFunSuite {
   }
 
   test("random search over a grid evaluates distinct grid points in a seeded order") {
-    val lr = linear()
+    val lr = TestSpark.linear()
     val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.0, 0.01, 0.1, 1.0))
       .addGrid(lr.elasticNetParam, Array(0.0, 1.0)).build()
     def run(seed: Long) = new BayesianCrossValidator().setEstimator(lr).setEstimatorParamMaps(grid)
-      .setEvaluator(r2()).setSearchAlgorithm("random")
+      .setEvaluator(TestSpark.r2()).setSearchAlgorithm("random")
       .setMaxEvals(5).setSeed(seed).setNumFolds(2).fit(data).getEstimatorParamMaps.toSeq.map(_.toSeq.toSet)
     val first = run(1)
     assert(first.distinct.length == 5)
@@ -84,10 +82,10 @@ class SearchSuite extends AnyFunSuite {
   }
 
   test("an external proposer drives the search and hears each finished trial's loss") {
-    val lr = linear()
+    val lr = TestSpark.linear()
     val proposer = new ScriptedProposer(lr, Seq(0.001, 0.5, 0.05))
     val model = new BayesianCrossValidator().setEstimator(lr)
-      .setEvaluator(r2()).setSearchAlgorithm("tpe").setMaxEvals(10)
+      .setEvaluator(TestSpark.r2()).setSearchAlgorithm("tpe").setMaxEvals(10)
       .setTrialProposer(proposer).setSeed(1).fit(data)
     assert(model.avgMetrics.length == 3)
     assert(model.stopReason.contains("no more settings"))
@@ -120,10 +118,10 @@ class SearchSuite extends AnyFunSuite {
   }
 
   test("a search continued from a model's trials goes on where it stopped (random and grid)") {
-    val lr = linear()
+    val lr = TestSpark.linear()
     val space = SearchSpace().logUniform(lr.regParam, 1e-4, 1.0)
     def random(maxEvals: Int) = new BayesianCrossValidator().setEstimator(lr)
-      .setEvaluator(r2()).setSearchSpace(space)
+      .setEvaluator(TestSpark.r2()).setSearchSpace(space)
       .setSearchAlgorithm("random").setMaxEvals(maxEvals).setSeed(3).setNumFolds(2)
     def regs(m: BayesianCrossValidatorModel) = m.getEstimatorParamMaps.toSeq.map(_(lr.regParam))
     val whole = random(5).fit(data)
@@ -136,7 +134,7 @@ class SearchSuite extends AnyFunSuite {
     // Grid: the settings already evaluated are skipped, whatever their order.
     val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.0, 0.01, 0.1, 1.0)).build()
     def gridCv(maps: Array[org.apache.spark.ml.param.ParamMap]) = new BayesianCrossValidator()
-      .setEstimator(lr).setEvaluator(r2()).setEstimatorParamMaps(maps)
+      .setEstimator(lr).setEvaluator(TestSpark.r2()).setEstimatorParamMaps(maps)
       .setNumFolds(2)
     val part = gridCv(Array(grid(2), grid(0))).fit(data)
     val rest = gridCv(grid).setInitialTrials(part.trialsJson).fit(data)
@@ -148,12 +146,12 @@ class SearchSuite extends AnyFunSuite {
   }
 
   test("initialTrials scored on another number of folds are refused before any job") {
-    val lr = linear()
+    val lr = TestSpark.linear()
     val grid = new ParamGridBuilder().addGrid(lr.regParam, Array(0.0, 0.1)).build()
     val twoFolds = new BayesianCrossValidator().setEstimator(lr).setNumFolds(2)
-      .setEvaluator(r2()).setEstimatorParamMaps(grid).fit(data)
+      .setEvaluator(TestSpark.r2()).setEstimatorParamMaps(grid).fit(data)
     val error = intercept[IllegalArgumentException] {
-      new BayesianCrossValidator().setEstimator(lr).setEvaluator(r2())
+      new BayesianCrossValidator().setEstimator(lr).setEvaluator(TestSpark.r2())
         .setEstimatorParamMaps(grid).setInitialTrials(twoFolds).fit(data)
     }
     assert(error.getMessage.contains("initialTrials = trial 0 scored on 2 folds is not allowed: " +

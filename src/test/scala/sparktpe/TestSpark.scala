@@ -5,7 +5,9 @@ import java.util.concurrent.ConcurrentLinkedQueue
 import scala.jdk.CollectionConverters._
 import scala.util.Random
 
+import org.apache.spark.ml.evaluation.RegressionEvaluator
 import org.apache.spark.ml.linalg.Vectors
+import org.apache.spark.ml.regression.LinearRegression
 import org.apache.spark.scheduler.{SparkListener, SparkListenerJobStart}
 import org.apache.spark.sql.{DataFrame, SparkSession}
 
@@ -36,6 +38,16 @@ object TestSpark {
     while (!cond && System.nanoTime() < deadline) Thread.sleep(50)
     cond
   }
+
+  /**
+   * A linear regression by the normal equations: one Spark job per fit (LogisticRegression runs
+   * one per iteration), with regParam and elasticNetParam to tune. For tests about the tuner,
+   * not the model.
+   */
+  def linear(): LinearRegression = new LinearRegression().setSolver("normal")
+
+  /** R squared of a regression: larger is better, as AUC is; one Spark job per evaluation. */
+  def r2(): RegressionEvaluator = new RegressionEvaluator().setMetricName("r2")
 
   def descriptions: Seq[String] = jobDescriptions.asScala.toSeq
 
