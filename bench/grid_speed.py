@@ -45,9 +45,9 @@ FULL = {"repetitions": 2, "fraction": None, "parallelisms": [1, 2], "cases": CAS
 # the whole table costs as much as the other two cases together: one repetition keeps the full
 # form under an hour (its fits take seconds, so one run's noise is a few percent)
 MAX_REPETITIONS = {"example 100%": 1}
-# --quick: tiny samples, 2-setting grids, parallelism 2, no full table (the same code as 10%):
-# checks that everything runs, measures nothing
-QUICK = {"repetitions": 1, "fraction": None, "parallelisms": [2], "cases": ["example 10%", "heavy"],
+# --quick: one tiny case, a 1-setting grid, parallelism 2: checks that the contenders run and the
+# report is written, measures nothing (bench/tuner_memory.py's --quick runs the heavy pipeline)
+QUICK = {"repetitions": 1, "fraction": None, "parallelisms": [2], "cases": ["example 10%"],
          "fractions": {"example 10%": 0.005, "example 100%": 0.005, "heavy": 0.005}}
 
 SCALA, PYSPARK, SPARKTPE = "Scala CV", "PySpark CV", "sparktpe grid"
@@ -70,19 +70,19 @@ def parse_args(argv=None):
 
 
 def case_setup(spark, case, fraction, quick=False):
-    """(data, rows, pipeline, grid, grid description) for one case; ``quick``: 2 settings, not 4."""
+    """(data, rows, pipeline, grid, grid description) for one case; ``quick``: 1 setting, not 4."""
     if case == "heavy":
         data, rows = flights_data.load_joined(spark, fraction)
         pipeline, forest = flights_data.heavy_pipeline()
-        trees = [10] if quick else [10, 20]
-        grid = (ParamGridBuilder().addGrid(forest.maxDepth, [4, 8])
+        depths, trees = ([4], [10]) if quick else ([4, 8], [10, 20])
+        grid = (ParamGridBuilder().addGrid(forest.maxDepth, depths)
                 .addGrid(forest.numTrees, trees).build())
-        return data, rows, pipeline, grid, f"RandomForest maxDepth [4, 8] x numTrees {trees}"
+        return data, rows, pipeline, grid, f"RandomForest maxDepth {depths} x numTrees {trees}"
     data, rows = flights_data.load(spark, fraction)
     pipeline, lr = flights_data.pipeline()
-    nets = (0.0,) if quick else (0.0, 0.5)
-    grid = flights_data.space_grid(lr, reg_params=(1e-4, 1e-2), elastic_nets=nets)
-    return data, rows, pipeline, grid, f"LogisticRegression regParam [1e-4, 1e-2] x elasticNetParam {list(nets)}"
+    regs, nets = ([1e-2], [0.0]) if quick else ([1e-4, 1e-2], [0.0, 0.5])
+    grid = flights_data.space_grid(lr, reg_params=regs, elastic_nets=nets)
+    return data, rows, pipeline, grid, f"LogisticRegression regParam {regs} x elasticNetParam {nets}"
 
 
 def summarise(results, parallelisms):

@@ -48,8 +48,8 @@ import report
 
 NAME = "search_quality"
 FULL = {"repetitions": 5, "fraction": 0.02, "max_evals": 16, "parallelisms": [1, 2, 4]}
-# --quick: one seed of 3 trials at parallelism 2: checks that everything runs, measures nothing
-QUICK = {"repetitions": 1, "fraction": 0.005, "max_evals": 3, "parallelisms": [2]}
+# --quick: one seed of 2 trials at parallelism 2: checks that everything runs, measures nothing
+QUICK = {"repetitions": 1, "fraction": 0.005, "max_evals": 2, "parallelisms": [2]}
 PRUNING_PARALLELISM = 2
 FMIN = "Hyperopt fmin + PySpark CV"
 

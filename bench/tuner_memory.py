@@ -1,7 +1,7 @@
 """What the tuner itself holds: bytes sparktpe caches, over the input's cached size (issue 11, 3c).
 
 A sparktpe grid search (the heavy pipeline of bench/grid_speed.py: Imputer, QuantileDiscretizers,
-StringIndexers, OneHotEncoder, assembler, RandomForestClassifier; a 4-setting forest grid (2 with ``--quick``); 3 folds
+StringIndexers, OneHotEncoder, assembler, RandomForestClassifier; a 4-setting forest grid (1 with ``--quick``); 3 folds
 from the ``fold`` column) runs under a sampler thread (bench/memory.py) that reads
 ``SparkContext.getRDDStorageInfo()`` every 0.2 s and keeps the peaks, at ``parallelism`` 1, 2
 and 4, with stage reuse on and off (the ``reuseUntunedStages`` Param; "n/a" on a sparktpe
