@@ -134,8 +134,9 @@ def main(argv=None):
     cases, raw = {}, {}
     for case in args.cases:
         data, rows, pipeline, grid, described = case_setup(spark, case, args.fractions[case], args.quick)
+        repetitions = min(args.repetitions, MAX_REPETITIONS.get(case, args.repetitions))
         report.log(f"{NAME}: {case}: {rows:,} rows, {len(grid)} settings, parallelism "
-                   f"{args.parallelisms}, {args.repetitions} repetition(s)")
+                   f"{args.parallelisms}, {repetitions} repetition(s)")
         if not args.quick:  # untimed warm-up (JIT, class loading) of each contender, one setting
             for fit in FIT.values():
                 fit(pipeline, grid[:1], evaluator, max(args.parallelisms), data)
@@ -154,7 +155,6 @@ def main(argv=None):
                          markdown(args, cases, info),
                          final=done == repetitions and case == args.cases[-1])
 
-        repetitions = min(args.repetitions, MAX_REPETITIONS.get(case, args.repetitions))
         report.repeat(configs, repetitions, run,
                       lambda results, done: after(results, done, repetitions))
         data.unpersist()
