@@ -16,6 +16,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import hyperopt
@@ -104,6 +105,38 @@ def rotated(items, repetition):
     turn, so neither JVM warm-up nor a drift in machine load favours one of them."""
     shift = repetition % len(items)
     return items[shift:] + items[:shift]
+
+
+def repeat(configs, repetitions, run, after=None, started=None):
+    """Runs every configuration ``repetitions`` times, in an order rotated per repetition.
+
+    Parameters
+    ----------
+    configs : list of str
+        Names of what to run (contenders, or contender x parallelism).
+    repetitions : int
+    run : callable(str, int) -> dict
+        Runs one configuration in one repetition (0-based); its dict should have ``seconds``.
+    after : callable(dict, int), optional
+        Called after each repetition with the results so far and the repetitions done, e.g. to
+        write the report, so a run cut short keeps what finished.
+
+    Returns
+    -------
+    dict
+        name -> list of ``run``'s dicts, one per repetition in repetition order.
+    """
+    results = {name: [] for name in configs}
+    clock = time.perf_counter()
+    for rep in range(repetitions):
+        for name in rotated(list(configs), rep):
+            result = run(name, rep)
+            results[name].append(result)
+            log(f"[{time.perf_counter() - clock:6.0f} s] repetition {rep + 1} {name:<44} "
+                f"{result.get('seconds', float('nan')):7.1f} s")
+        if after is not None:
+            after(results, rep + 1)
+    return results
 
 
 def without_progress_bar(tuner):

@@ -1,11 +1,15 @@
-"""Run every benchmark, one after another, each in its own Python (and so its own driver JVM).
+"""Run the benchmarks, one after another, each in its own Python (and so its own driver JVM).
 
-    project/dev.sh bench [--quick] [--repetitions N] [--fraction F] [--parts grid tpe overhead]
-                         [--grid-args "..."] [--tpe-args "..."] [--overhead-args "..."]
+    project/dev.sh bench [--quick] [--repetitions N] [--fraction F] [--parts grid search memory]
+                         [--grid-args "..."] [--search-args "..."] [--memory-args "..."]
 
-1. grid     bench/grid_vs_crossvalidator.py: Spark's CrossValidator vs sparktpe grid mode
-2. tpe      bench/tpe_vs_hyperopt.py: sparktpe TPE vs Hyperopt fmin around a CrossValidator
-3. overhead bench/overhead.py: per-trial tuner overhead, driver memory during a search
+1. grid     bench/grid_speed.py: grid speed on realistic pipelines, Spark's CrossValidators vs
+            sparktpe grid mode (issue 11, 3a)
+2. search   bench/search_quality.py: grid, random, TPE and Hyperopt fmin on a hard problem at
+            equal trials; pruning on and off (3b)
+3. memory   bench/tuner_memory.py: bytes the tuner caches over the input's size (3c)
+4. overhead bench/overhead.py: per-trial tuner overhead with trivially cheap fits (not in the
+            default parts: ask with --parts overhead)
 
 Each writes ``<name>.json`` (every repetition's numbers, medians, machine and versions) and
 ``<name>.md`` (a table of medians and ratios, and how to read it) to bench/results/, or to
@@ -13,10 +17,11 @@ bench/out/ with ``--quick``; at the end this prints all the tables. A separate p
 keeps one part's JVM heap and Python peak memory out of another's measurements, and a part that
 fails does not stop the others (the exit status says so).
 
-Sizes: the defaults take about 45 minutes on an idle 2-core machine (each script's docstring says
-what it runs); ``--quick`` takes a few minutes and only checks that everything works.
+Sizes: the defaults (grid, search, memory) take about 50 minutes on an idle 2-core machine (an
+estimate from the fits each runs and their costs; each script's docstring says what it runs);
+``--quick`` takes a few minutes on an idle machine and only checks that everything works.
 ``--repetitions`` and ``--fraction`` go to every part; the ``--<part>-args`` strings pass that
-part's own options, e.g. ``--grid-args "--parallelisms 1 2 4 --pyspark-cv"``.
+part's own options, e.g. ``--grid-args "--cases heavy --parallelisms 1 2 4"``.
 """
 
 import argparse
@@ -30,7 +35,9 @@ from pathlib import Path
 import report
 
 BENCH = Path(__file__).resolve().parent
-PARTS = {"grid": "grid_vs_crossvalidator", "tpe": "tpe_vs_hyperopt", "overhead": "overhead"}
+PARTS = {"grid": "grid_speed", "search": "search_quality", "memory": "tuner_memory",
+         "overhead": "overhead"}
+DEFAULT_PARTS = ["grid", "search", "memory"]
 
 
 def parse_args(argv=None):
@@ -41,8 +48,8 @@ def parse_args(argv=None):
     p.add_argument("--fraction", type=report.fraction, help="share of the flights to sample, for every part")
     p.add_argument("--out-dir", type=Path, help="where every part writes (default bench/results, "
                                                 "--quick bench/out)")
-    p.add_argument("--parts", nargs="+", choices=list(PARTS), default=list(PARTS),
-                   help="which benchmarks to run (default all, in this order)")
+    p.add_argument("--parts", nargs="+", choices=list(PARTS), default=DEFAULT_PARTS,
+                   help=f"which benchmarks to run (default {' '.join(DEFAULT_PARTS)}, in this order)")
     for part, script in PARTS.items():
         p.add_argument(f"--{part}-args", default="", metavar="ARGS",
                        help=f"extra options for bench/{script}.py, as one string")
