@@ -205,9 +205,12 @@ trait SearchEstimator extends TuningParams with Logging {
       }
       control.check(initial)
       if ($(reuseUntunedStages)) {
-        val prefix = StageReuse.untouchedPrefix(est, touchedStages(initial))
-        logInfo(s"$uid: stage reuse: the first $prefix stage(s) are fitted once per fold")
-        reuse = Some(new StageReuse(splits, est, prefix, uid))
+        val touched = touchedStages(initial)
+        val prefix = StageReuse.untouchedPrefix(est, touched)
+        val keyed = StageReuse.keyedStage(est, touched).nonEmpty
+        logInfo(s"$uid: stage reuse: $prefix leading stage(s) fitted once per fold" +
+          (if (keyed) s"; the output of stage ${prefix + 1} cached per setting" else ""))
+        reuse = Some(new StageReuse(splits, est, prefix, keyed, uid))
       }
       val warmStart = WarmStart(initial)
       val scheduler = new TrialScheduler(splits.length, warmStart.carried.length + getMaxEvals,
@@ -218,9 +221,11 @@ trait SearchEstimator extends TuningParams with Logging {
               val (train, valid) = splits(task.fold)
               FoldInput(est, train, valid, identity)
             }
-            val model = in.estimator.fit(in.train, task.paramMap).asInstanceOf[Model[_]]
-            val metric = eval.evaluate(model.transform(in.valid, task.paramMap))
-            FoldResult(metric, if (keepModels) Some(in.whole(model)) else None)
+            try {
+              val model = in.estimator.fit(in.train, task.paramMap).asInstanceOf[Model[_]]
+              val metric = eval.evaluate(model.transform(in.valid, task.paramMap))
+              FoldResult(metric, if (keepModels) Some(in.whole(model)) else None)
+            } finally in.done()
           } catch {
             // Our jobs were cancelled, not by us: the caller's job group was cancelled, or
             // someone cancelled our jobs in the Spark UI. Spark's tuners end there: so do we.

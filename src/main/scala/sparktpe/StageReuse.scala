@@ -10,10 +10,12 @@ import org.apache.spark.storage.StorageLevel
 
 /**
  * What one work item fits: `estimator` on `train`, scored on `valid` (both cached for the
- * search); `whole` turns the fitted model into a model of the whole estimator (for subModels).
+ * search); `whole` turns the fitted model into a model of the whole estimator (for subModels);
+ * `done` is called when the work item has finished with them.
  */
 private[sparktpe] final case class FoldInput(
-    estimator: Estimator[_], train: DataFrame, valid: DataFrame, whole: Model[_] => Model[_])
+    estimator: Estimator[_], train: DataFrame, valid: DataFrame, whole: Model[_] => Model[_],
+    done: () => Unit = () => ())
 
 /**
  * Stage reuse: the folds of one search, and what the search fits on them once.
@@ -27,12 +29,20 @@ private[sparktpe] final case class FoldInput(
  * prefix, each fold's (training, validation) rows are cached instead, so no trial draws them
  * from the input again.
  *
+ * With `keyed` (the first touched stage, right after the prefix, has stages after it, say
+ * `PCA.k` before a tuned regression), that stage's output is cached too, per fold and per
+ * setting of that stage's Params, so trials that share its setting fit it once: at most
+ * [[StageReuse.KeyedOutputsPerFold]] settings per fold are kept, the least recently used one
+ * dropped (unpersisted) first; one in use by a running work item is never dropped, so while
+ * more than that many run on one fold at once, as many are kept as run.
+ *
  * Memory: the input (cached by the search) plus, per fold, its training and validation rows or
  * the prefix's output on them: about `numFolds` times the input (one time for a
- * train/validation split), times the prefix output's size over the input's. Every cached
- * DataFrame is named `sparktpe <uid> ...` (its RDD shows as `In-memory table sparktpe <uid>
- * ...` in `SparkContext.getRDDStorageInfo` and the Spark UI). [[release]] unpersists them all;
- * after it, nothing more is cached (a late work item fails instead).
+ * train/validation split), times the prefix output's size over the input's; with `keyed`, up to
+ * [[StageReuse.KeyedOutputsPerFold]] times as much again. Every cached DataFrame is named
+ * `sparktpe <uid> ...` (its RDD shows as `In-memory table sparktpe <uid> ...` in
+ * `SparkContext.getRDDStorageInfo` and the Spark UI). [[release]] unpersists them all; after
+ * it, nothing more is cached (a late work item fails instead).
  *
  * A setting that does touch the prefix (an external proposer going beyond the Params it
  * declared) is fitted the plain way, whole estimator on the fold's rows, so results never
@@ -41,71 +51,123 @@ private[sparktpe] final case class FoldInput(
  * @param splits       (training, validation) per fold, uncached
  * @param estimator    the estimator being tuned
  * @param prefixLength leading Pipeline stages to fit once per fold (0: none)
+ * @param keyed        also cache the output of stage `prefixLength` per setting
  * @param ownerUid     the tuner's uid, part of the cached DataFrames' names
  */
 private[sparktpe] final class StageReuse(
     splits: Array[(DataFrame, DataFrame)],
     estimator: Estimator[_],
     prefixLength: Int,
+    keyed: Boolean,
     ownerUid: String) {
+  import StageReuse.{Fitted, KeyedOutputsPerFold}
 
   private val pipeline: Option[Pipeline] = estimator match {
-    case p: Pipeline if prefixLength > 0 => Some(p)
+    case p: Pipeline if prefixLength > 0 || keyed => Some(p)
     case _ => None
   }
-  private val prefixStages: Array[PipelineStage] = pipeline.map(_.getStages.take(prefixLength)).getOrElse(Array.empty)
+  private val stages: Array[PipelineStage] = pipeline.map(_.getStages).getOrElse(Array.empty)
   // uids a setting must not touch for the prefix's output to be reused: the Pipeline's own
   // and those of every prefix stage and of the stages nested in them.
   private val prefixUids: Set[String] =
-    pipeline.map(p => Set(p.uid) ++ prefixStages.flatMap(StageReuse.nestedUids)).getOrElse(Set.empty)
+    pipeline.map(p => Set(p.uid) ++ stages.take(prefixLength).flatMap(StageReuse.nestedUids)).getOrElse(Set.empty)
+  // The keyed stage's uids: a setting's entries for these are its cache key.
+  private val keyedUids: Set[String] =
+    if (keyed) StageReuse.nestedUids(stages(prefixLength)) else Set.empty
 
   private val cached = ArrayBuffer.empty[DataFrame]
   private var released = false
 
-  import StageReuse.Prepared
+  /** Runs `fit` once, on first use, under this object's lock; a failed fit is retried later. */
+  private abstract class Once {
+    @volatile private var ready: Option[Fitted] = None
+    protected def fit(): Fitted
+    def get: Fitted = ready.getOrElse(synchronized {
+      ready.getOrElse { val f = fit(); ready = Some(f); f }
+    })
+    def loaded: Option[Fitted] = ready
+  }
 
   private final class Fold(index: Int) {
-    @volatile private var ready: Option[Prepared] = None
+    private val what = s"fold ${index + 1}/${splits.length}"
 
-    // Double-checked: one preparation per fold; a failed one (say, cancelled) is retried later.
-    def prepared: Prepared = ready.getOrElse(synchronized {
-      ready.getOrElse {
-        val p = prepare()
-        ready = Some(p)
-        p
+    /** The prefix's fitted model (None without a prefix) and the cached rows after it. */
+    val base: Once = new Once {
+      protected def fit(): Fitted = {
+        val (train, valid) = splits(index)
+        if (prefixLength > 0) {
+          val prefix = new Pipeline(pipeline.get.uid).setStages(stages.take(prefixLength)).fit(train)
+          Fitted(Some(prefix), keep(prefix.transform(train), s"$what training rows after the untuned stages"),
+            keep(prefix.transform(valid), s"$what validation rows after the untuned stages"))
+        } else {
+          Fitted(None, keep(train, s"$what training rows"), keep(valid, s"$what validation rows"))
+        }
       }
-    })
+    }
 
-    private def prepare(): Prepared = {
-      val (train, valid) = splits(index)
-      val what = s"fold ${index + 1}/${splits.length}"
-      pipeline match {
-        case Some(p) =>
-          val prefixModel = new Pipeline(p.uid).setStages(prefixStages).fit(train)
-          Prepared(Some(prefixModel),
-            keep(prefixModel.transform(train), s"$what training rows after the untuned stages"),
-            keep(prefixModel.transform(valid), s"$what validation rows after the untuned stages"))
-        case None =>
-          Prepared(None, keep(train, s"$what training rows"), keep(valid, s"$what validation rows"))
+    private final class Keyed(key: String, paramMap: ParamMap) extends Once {
+      var users = 0
+      protected def fit(): Fitted = {
+        val in = base.get
+        val stage = new Pipeline(pipeline.get.uid).setStages(Array(stages(prefixLength))).fit(in.train, paramMap)
+        Fitted(Some(stage), keep(stage.transform(in.train), s"$what training rows after stage ${prefixLength + 1} with $key"),
+          keep(stage.transform(in.valid), s"$what validation rows after stage ${prefixLength + 1} with $key"))
+      }
+      def drop(): Unit = loaded.foreach { f =>
+        SearchEstimator.uninterruptibly { f.train.unpersist(); f.valid.unpersist() }
+      }
+    }
+
+    // Access-ordered: the least recently used setting first.
+    private val byKey = new java.util.LinkedHashMap[String, Keyed](16, 0.75f, true)
+
+    /** The keyed stage's output for `paramMap`'s setting of it; call `done` when finished with it. */
+    def keyedOutput(paramMap: ParamMap): (Fitted, () => Unit) = {
+      val key = StageReuse.settingKey(paramMap, keyedUids)
+      val entry = byKey.synchronized {
+        val e = Option(byKey.get(key)).getOrElse { val e = new Keyed(key, paramMap); byKey.put(key, e); e }
+        e.users += 1
+        evict() // before the new setting's output is cached
+        e
+      }
+      val done = () => byKey.synchronized { entry.users -= 1; evict() }
+      try (entry.get, done) catch { case e: Throwable => done(); throw e }
+    }
+
+    // Drops idle settings, least recently used first, while more than the bound are kept.
+    private def evict(): Unit = {
+      val idle = byKey.values.iterator
+      while (byKey.size > KeyedOutputsPerFold && idle.hasNext) {
+        val e = idle.next()
+        if (e.users == 0) { idle.remove(); e.drop() }
       }
     }
   }
 
   private val folds = Array.tabulate(splits.length)(new Fold(_))
 
-  /** What a work item of fold `fold` with setting `paramMap` fits (preparing the fold if first). */
+  /**
+   * What a work item of fold `fold` with setting `paramMap` fits, fitting (and caching) the
+   * reused stages of that fold first if no work item has yet.
+   */
   def input(fold: Int, paramMap: ParamMap): FoldInput = pipeline match {
     case Some(_) if StageReuse.touches(paramMap, prefixUids) =>
       val (train, valid) = splits(fold)
       FoldInput(estimator, train, valid, identity)
+    case Some(p) if keyed =>
+      val base = folds(fold).base.get
+      val (out, done) = folds(fold).keyedOutput(paramMap)
+      val rest = new Pipeline(p.uid).setStages(stages.drop(prefixLength + 1))
+      FoldInput(rest, out.train, out.valid, suffix => StageReuse.joined(p, paramMap,
+        base.model.toSeq ++ out.model, suffix.asInstanceOf[PipelineModel]), done)
     case Some(p) =>
-      val prepared = folds(fold).prepared
-      val rest = new Pipeline(p.uid).setStages(p.getStages.drop(prefixLength))
-      FoldInput(rest, prepared.train, prepared.valid,
-        suffix => StageReuse.joined(p, paramMap, prepared.prefixModel.get, suffix.asInstanceOf[PipelineModel]))
+      val base = folds(fold).base.get
+      val rest = new Pipeline(p.uid).setStages(stages.drop(prefixLength))
+      FoldInput(rest, base.train, base.valid,
+        suffix => StageReuse.joined(p, paramMap, base.model.toSeq, suffix.asInstanceOf[PipelineModel]))
     case None =>
-      val prepared = folds(fold).prepared
-      FoldInput(estimator, prepared.train, prepared.valid, identity)
+      val base = folds(fold).base.get
+      FoldInput(estimator, base.train, base.valid, identity)
   }
 
   /** Caches `df` under a sparktpe name, unless the search has ended. */
@@ -125,8 +187,26 @@ private[sparktpe] final class StageReuse(
 
 private[sparktpe] object StageReuse {
 
-  /** A prepared fold: the prefix's fitted model (if any) and the cached rows trials fit on. */
-  private final case class Prepared(prefixModel: Option[PipelineModel], train: DataFrame, valid: DataFrame)
+  /** Settings of the keyed stage whose outputs are kept per fold (least recently used dropped). */
+  val KeyedOutputsPerFold = 2
+
+  /** Stages fitted once (None: none) and the cached rows after them. */
+  private final case class Fitted(model: Option[PipelineModel], train: DataFrame, valid: DataFrame)
+
+  /**
+   * Where the keyed cache applies: the first stage a setting touches, when it comes right after
+   * the untouched prefix, has stages after it, and the Pipeline's own `stages` is not searched.
+   */
+  def keyedStage(estimator: Estimator[_], touched: Option[Set[String]]): Option[Int] = (estimator, touched) match {
+    case (p: Pipeline, Some(parents)) if !parents.contains(p.uid) && p.isDefined(p.stages) =>
+      Some(untouchedPrefix(p, touched)).filter(_ < p.getStages.length - 1)
+    case _ => None
+  }
+
+  /** `paramMap`'s entries for Params of the stages `uids`, as one text (a cache key). */
+  def settingKey(paramMap: ParamMap, uids: Set[String]): String =
+    TrialResult.entries(paramMap, Nil).filter { case (param, _) => uids(param.parent) }
+      .map { case (param, value) => s"${param.name}=${TuningParams.show(value)}" }.sorted.mkString(", ")
 
   /**
    * How many leading stages of `estimator` no setting touches: 0 unless it is a Pipeline and
@@ -158,12 +238,12 @@ private[sparktpe] object StageReuse {
     TrialResult.entries(paramMap, Nil).exists { case (param, _) => uids(param.parent) }
 
   /**
-   * The model `pipeline.fit(train, paramMap)` gives, from the prefix's fitted model and the
-   * rest's: all stages, with the Pipeline's uid and its copy as parent. The prefix's models
-   * are copied, so sub-models of different trials share no stage objects.
+   * The model `pipeline.fit(train, paramMap)` gives, from the models of the stages fitted once
+   * and the rest's: all stages, with the Pipeline's uid and its copy as parent. The shared
+   * models are copied, so sub-models of different trials share no stage objects.
    */
-  def joined(pipeline: Pipeline, paramMap: ParamMap, prefix: PipelineModel, rest: PipelineModel): PipelineModel = {
-    val stages: Array[Transformer] = prefix.stages.map(_.copy(ParamMap.empty)) ++ rest.stages
+  def joined(pipeline: Pipeline, paramMap: ParamMap, fitted: Seq[PipelineModel], rest: PipelineModel): PipelineModel = {
+    val stages: Array[Transformer] = fitted.flatMap(_.stages).map(_.copy(ParamMap.empty)).toArray ++ rest.stages
     SparkMLBridge.pipelineModel(pipeline.uid, stages).setParent(pipeline.copy(paramMap))
   }
 

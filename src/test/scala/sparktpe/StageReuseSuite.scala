@@ -17,10 +17,13 @@ import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.types.StructType
 import org.scalatest.funsuite.AnyFunSuite
 
-/** A StringIndexer that counts its fits (the stage reuse should spare). */
+/** A StringIndexer of `cat` into `catIndex` that counts its fits (the stage reuse should spare). */
 class CountingIndexer(override val uid: String) extends Estimator[StringIndexerModel] {
   def this() = this(Identifiable.randomUID("countingIndexer"))
+  val stringOrderType = new Param[String](this, "stringOrderType", "StringIndexer's stringOrderType")
+  setDefault(stringOrderType -> "frequencyDesc")
   private def indexer = new StringIndexer(uid).setInputCol("cat").setOutputCol("catIndex")
+    .setStringOrderType($(stringOrderType))
   override def fit(dataset: Dataset[_]): StringIndexerModel = {
     CountingIndexer.fits.incrementAndGet()
     indexer.fit(dataset)
@@ -37,7 +40,9 @@ object CountingIndexer {
 class ProbeEvaluator(override val uid: String) extends Evaluator {
   def this() = this(Identifiable.randomUID("probe"))
   override def evaluate(dataset: Dataset[_]): Double = {
-    ProbeEvaluator.cachedNames.addAll(TestSpark.spark.sparkContext.getPersistentRDDs.values.map(_.name).asJavaCollection)
+    val names = TestSpark.spark.sparkContext.getPersistentRDDs.values.map(_.name).toSeq
+    ProbeEvaluator.cachedNames.addAll(names.asJavaCollection)
+    ProbeEvaluator.snapshots.add(names)
     ProbeEvaluator.hook()
     TestSpark.r2().evaluate(dataset)
   }
@@ -47,8 +52,10 @@ class ProbeEvaluator(override val uid: String) extends Evaluator {
 
 object ProbeEvaluator {
   val cachedNames = new ConcurrentLinkedQueue[String]()
+  /** The names persisted at each evaluation. */
+  val snapshots = new ConcurrentLinkedQueue[Seq[String]]()
   @volatile var hook: () => Unit = () => ()
-  def reset(hook: () => Unit = () => ()): Unit = { cachedNames.clear(); this.hook = hook }
+  def reset(hook: () => Unit = () => ()): Unit = { cachedNames.clear(); snapshots.clear(); this.hook = hook }
 }
 
 /**
@@ -143,6 +150,29 @@ class StageReuseSuite extends AnyFunSuite {
     assert(persisted == before)
   }
 
+  test("a tuned first stage: its output is cached per fold and setting, at most " +
+      s"${StageReuse.KeyedOutputsPerFold} settings per fold, with CrossValidator's metrics") {
+    // Each setting of the indexer serves two trials in a row (ParamGridBuilder's order
+    // follows its Params' hashes, so the grid is spelled out).
+    val orders = for (order <- Array("frequencyDesc", "alphabetDesc", "alphabetAsc"); reg <- Array(0.1, 1.0))
+      yield ParamMap(indexer.stringOrderType -> order, lr.regParam -> reg)
+    val expected = new CrossValidator().setEstimator(pipeline).setEstimatorParamMaps(orders)
+      .setEvaluator(TestSpark.r2()).setNumFolds(2).setSeed(7).fit(data)
+    val before = persisted
+    ProbeEvaluator.reset()
+    CountingIndexer.fits.set(0)
+    val cv = new BayesianCrossValidator().setEstimator(pipeline).setEstimatorParamMaps(orders)
+      .setEvaluator(new ProbeEvaluator()).setNumFolds(2).setSeed(7)
+    val got = cv.fit(data)
+    assert(CountingIndexer.fits.get == 3 * 2 + 1) // 3 settings x 2 folds, and the refit
+    assertClose(got.avgMetrics.toSeq, expected.avgMetrics.toSeq)
+    assertSameModel(got.bestModel, expected.bestModel)
+    val keyedTraining = ProbeEvaluator.snapshots.asScala.toSeq.map(_.count(n =>
+      n.startsWith(s"In-memory table sparktpe ${cv.uid} fold 1/2 training rows after stage 1 with")))
+    assert(keyedTraining.max == StageReuse.KeyedOutputsPerFold, keyedTraining) // the bound, reached
+    assert(persisted == before)
+  }
+
   test("reuseUntunedStages = false: every fit fits every stage, with the same metrics") {
     val before = persisted
     CountingIndexer.fits.set(0)
@@ -178,6 +208,27 @@ class StageReuseSuite extends AnyFunSuite {
     assert(persisted == before)
   }
 
+  test("what the search caches is released when the proposer fails") {
+    val failing = new TrialProposer {
+      private var calls = 0
+      def propose(requestJson: String): String = {
+        calls += 1
+        if (calls > 1) throw new IllegalStateException("planned proposer failure")
+        s"""{"params": [{"parent": "${lr.uid}", "name": "regParam", "value": 0.1}], "vals": {}}"""
+      }
+      def example(): String = """{"params": []}"""
+    }
+    val before = persisted
+    CountingIndexer.fits.set(0)
+    val cv = new BayesianCrossValidator().setEstimator(pipeline).setEvaluator(TestSpark.r2())
+      .setSearchAlgorithm("tpe").setTrialProposer(failing).setMaxEvals(2).setNumFolds(2).setSeed(7)
+      .setProposerParams(s"""[{"parent": "${lr.uid}", "name": "regParam"}]""")
+    val error = intercept[SearchException](cv.fit(data))
+    assert(error.getMessage.contains("planned proposer failure"), error.getMessage)
+    assert(CountingIndexer.fits.get == 2) // both folds' prefixes were fitted and cached
+    assert(persisted == before)
+  }
+
   test("with no reusable stage each fold's rows are cached, named, and released") {
     // Searching the Pipeline's stages touches every stage.
     val stagesParam = pipeline.stages.asInstanceOf[Param[Any]]
@@ -193,6 +244,40 @@ class StageReuseSuite extends AnyFunSuite {
     assert(CountingIndexer.fits.get == 2 * 2 + 1)
     assert(ProbeEvaluator.cachedNames.asScala.toSet.contains(s"In-memory table sparktpe ${cv.uid} fold 2/2 validation rows"))
     assert(persisted == before)
+  }
+
+  test("an external proposer: stages are reused only per its declared Params, and a setting " +
+      "beyond them is fitted whole") {
+    def proposer(settings: Seq[String]) = new TrialProposer {
+      private val next = settings.iterator
+      def propose(requestJson: String): String = s"""{"params": [${next.next()}], "vals": {}}"""
+      def example(): String = """{"params": []}"""
+    }
+    def regParam(v: Double) = s"""{"parent": "${lr.uid}", "name": "regParam", "value": $v}"""
+    val order = s"""{"parent": "${indexer.uid}", "name": "stringOrderType", "value": "alphabetAsc"}"""
+    def run(settings: Seq[String], declared: Option[String]) = {
+      CountingIndexer.fits.set(0)
+      val cv = new BayesianCrossValidator().setEstimator(pipeline).setEvaluator(TestSpark.r2())
+        .setSearchAlgorithm("tpe").setTrialProposer(proposer(settings)).setMaxEvals(2).setNumFolds(2).setSeed(7)
+      declared.foreach(cv.setProposerParams)
+      val model = cv.fit(data)
+      (CountingIndexer.fits.get, model.avgMetrics.toSeq)
+    }
+    val lrOnly = Some(s"""[{"parent": "${lr.uid}", "name": "regParam"}]""")
+    val plain = Seq(regParam(0.1), regParam(1.0))
+    val (undeclaredFits, undeclaredMetrics) = run(plain, None)
+    assert(undeclaredFits == 2 * 2 + 1) // it may set anything: nothing reused
+    val (declaredFits, declaredMetrics) = run(plain, lrOnly)
+    assert(declaredFits == 2 + 1)
+    assertClose(declaredMetrics, undeclaredMetrics)
+    // Beyond its declaration: the second trial sets the indexer too, and is fitted whole.
+    val beyond = Seq(regParam(0.1), s"${regParam(1.0)}, $order")
+    val (beyondFits, beyondMetrics) = run(beyond, lrOnly)
+    assert(beyondFits == 2 + 2 + 1)
+    val (_, beyondUndeclared) = run(beyond, None)
+    assertClose(beyondMetrics, beyondUndeclared)
+    val error = intercept[IllegalArgumentException](new BayesianCrossValidator().setProposerParams("""[{"name": 1}]"""))
+    assert(error.getMessage.contains("proposerParams"))
   }
 
   test("the untouched prefix: a stage is touched through any Param of it or of a stage nested in it") {
