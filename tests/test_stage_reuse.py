@@ -27,7 +27,7 @@ def test_the_param_defaults_to_true_and_is_passed_to_the_jvm_and_saved(spark, tm
 
 def test_a_pipeline_with_untuned_stages_gives_pyspark_cross_validators_metrics(jvm_frame):
     rows = [((i % 4) * 0.7 + ((i * 7) % 11) / 11 + ((i * 13) % 5) / 10, "abcd"[i % 4],
-             ((i * 7) % 11) / 11, i % 2) for i in range(60)]
+             ((i * 7) % 11) / 11, (i // 4) % 2) for i in range(64)]
     data = jvm_frame(rows, ["label", "cat", "x", "fold"])
     lr = LinearRegression(solver="normal")
     pipeline = Pipeline(stages=[

@@ -197,9 +197,11 @@ trait TuningParams extends Params {
    * final refit fits them once on the whole input, as `Pipeline.fit` does), and their output on
    * each fold's training and validation rows is cached for the search, so each trial fits only
    * the stages after them; with no such stages, each fold's training and validation rows are
-   * cached. Results are the same either way. Costs memory: about `numFolds` times the input's
-   * cached size (times the untuned stages' output size over the input's), released when `fit`
-   * ends. False: every trial fits every stage on rows drawn afresh from the cached input, as
+   * cached. When the first tuned stage has stages after it, its output is cached too, per fold
+   * and per setting of it (at most [[StageReuse.KeyedOutputsPerFold]] per fold, least recently
+   * used dropped). Results are the same either way. Costs memory: about `numFolds` times the
+   * input's cached size (times the untuned stages' output size over the input's; up to that
+   * again per kept setting), released when `fit` ends, however it ends. False: every trial fits every stage on rows drawn afresh from the cached input, as
    * Spark's `CrossValidator` does (only the input is cached).
    */
   final val reuseUntunedStages: BooleanParam = new BooleanParam(this, "reuseUntunedStages",
