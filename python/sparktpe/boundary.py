@@ -139,7 +139,7 @@ def param_map_from_java(sc, by_uid, java_owner, java_map):
 _SIMPLE = ("numFolds", "foldCol", "trainRatio", "seed", "parallelism", "collectSubModels",
            "searchAlgorithm", "maxEvals", "timeout", "earlyStopRounds", "earlyStopTolerance",
            "targetMetric", "pruning", "pruningMinTrials", "initialTrials", "showProgress",
-           "mlflowLogging")
+           "mlflowLogging", "reuseUntunedStages")
 
 
 def params_from_java(sc, target, java_obj, stages):

@@ -110,10 +110,17 @@ class TuningParams(Params):
                           "log the search to MLflow, one child run per trial (Python wrapper); "
                           "unset: when a run is active", typeConverter=TypeConverters.toBoolean)
 
+    reuseUntunedStages = Param(Params._dummy(), "reuseUntunedStages",
+                               "fit the leading Pipeline stages that no setting touches once per "
+                               "fold and cache their output (else each fold's rows) for the "
+                               "search; false: refit every stage in every trial",
+                               typeConverter=TypeConverters.toBoolean)
+
     def __init__(self):
         super().__init__()
         self._setDefault(parallelism=1, collectSubModels=False, earlyStopTolerance=0.0,
                          pruning="none", pruningMinTrials=5, showProgress=True,
+                         reuseUntunedStages=True,
                          seed=java_string_hash("sparktpe." + type(self).__name__))
 
     def getEstimator(self):
@@ -160,6 +167,10 @@ class TuningParams(Params):
 
     def getShowProgress(self):
         return self.getOrDefault(self.showProgress)
+
+    def getReuseUntunedStages(self):
+        """The ``reuseUntunedStages`` Param (bool, default True): see the tuners' docstrings."""
+        return self.getOrDefault(self.reuseUntunedStages)
 
     def getMlflowLogging(self):
         """The ``mlflowLogging`` Param; raises KeyError when unset (then: log when a run is active)."""

@@ -6,6 +6,7 @@ the pool of ``parallelism`` fits, and the bookkeeping. For ``searchAlgorithm="tp
 py4j callback answered by :class:`sparktpe.proposer.HyperoptProposer`.
 """
 
+import json
 import threading
 
 from pyspark import keyword_only
@@ -23,7 +24,7 @@ from sparktpe.progress import SearchProgress, interactive
 from sparktpe.tracking import logged_search
 from sparktpe.proposer import HyperoptProposer
 from sparktpe.space import (check_space, check_space_against_jvm, grid_as_space, is_param,
-                            space_params, stages_in)
+                            searched_params, space_params, stages_in)
 from sparktpe.space_json import space_to_json
 from sparktpe.stages import all_stages, check_jvm_twins, grid_stages, owner_of
 
@@ -181,6 +182,9 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
     def setMlflowLogging(self, value):
         return self._set_checked(mlflowLogging=value)
 
+    def setReuseUntunedStages(self, value):
+        return self._set_checked(reuseUntunedStages=value)
+
     def cancel(self):
         """Cancels every ``fit`` of this tuner now running, from any thread (e.g. a notebook
         button or a callback): no new trial starts and this search's Spark jobs are cancelled.
@@ -256,7 +260,7 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
             java_tuner.setMaxEvals(self.getMaxEvals())
         for name in ("timeout", "earlyStopRounds", "earlyStopTolerance", "targetMetric",
                      "pruning", "pruningMinTrials", "initialTrials", "showProgress",
-                     "mlflowLogging"):
+                     "mlflowLogging", "reuseUntunedStages"):
             if self.isSet(getattr(self, name)):
                 setter = getattr(java_tuner, "set" + name[0].upper() + name[1:])
                 setter(self.getOrDefault(name))
@@ -287,6 +291,9 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
                 check_space_against_jvm(self, space, params, java_by_uid)
             proposer = HyperoptProposer(space, algorithm, self.getMaxEvals(), self.getSeed(),
                                         params=params)
+            # What the space may set, so that the JVM reuses the stages it leaves alone.
+            java_tuner.setProposerParams(json.dumps(
+                [{"parent": parent, "name": name} for parent, name in searched_params(space)]))
             ensure_callback_server_started(sc._gateway)
             java_tuner.setTrialProposer(proposer)
         return java_tuner, proposer
@@ -438,6 +445,15 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
         model and the trials table, and one child run per trial (Params, per-fold and mean
         metric, status, seconds). Unset: log when ``mlflow`` is installed and a run is active;
         True: always (starting a run if none is active; needs ``mlflow``); False: never.
+    reuseUntunedStages : bool, default True
+        Stage reuse: when the estimator is a ``Pipeline``, its leading stages that no setting
+        touches (no Param of theirs in the grid or the search space, and ``stages`` not
+        searched) are fitted once per fold, and their output on each fold's training and
+        validation rows is cached for the search; each trial fits only the later stages. With
+        no such stages, each fold's training and validation rows are cached. Same results;
+        costs memory: about ``numFolds`` times the input's cached size (times the untuned
+        stages' output size over the input's), released when ``fit`` ends, however it ends.
+        False: every trial fits every stage, as Spark's ``CrossValidator`` does.
 
     Raises
     ------
@@ -478,7 +494,8 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
                  searchAlgorithm=None, maxEvals=None, searchSpace=None, timeout=None,
                  earlyStopRounds=None, earlyStopTolerance=0.0, targetMetric=None,
                  pruning="none", pruningMinTrials=5,
-                 initialTrials=None, showProgress=True, mlflowLogging=None):
+                 initialTrials=None, showProgress=True, mlflowLogging=None,
+                 reuseUntunedStages=True):
         super().__init__()
         self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
         self._check_values()
@@ -489,7 +506,8 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
                   searchAlgorithm=None, maxEvals=None, searchSpace=None, timeout=None,
                  earlyStopRounds=None, earlyStopTolerance=0.0, targetMetric=None,
                  pruning="none", pruningMinTrials=5,
-                 initialTrials=None, showProgress=True, mlflowLogging=None):
+                 initialTrials=None, showProgress=True, mlflowLogging=None,
+                 reuseUntunedStages=True):
         """Sets Params by keyword, as PySpark estimators do."""
         self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
         self._check_values()
@@ -672,7 +690,8 @@ class BayesianTrainValidationSplit(_BayesianTuner, TrainValidationSplitParams):
                  seed=None, parallelism=1, collectSubModels=False, searchAlgorithm=None,
                  maxEvals=None, searchSpace=None, timeout=None, earlyStopRounds=None,
                  earlyStopTolerance=0.0, targetMetric=None, pruning="none",
-                 pruningMinTrials=5, initialTrials=None, showProgress=True, mlflowLogging=None):
+                 pruningMinTrials=5, initialTrials=None, showProgress=True, mlflowLogging=None,
+                 reuseUntunedStages=True):
         super().__init__()
         self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
         self._check_values()
@@ -682,7 +701,8 @@ class BayesianTrainValidationSplit(_BayesianTuner, TrainValidationSplitParams):
                   seed=None, parallelism=1, collectSubModels=False, searchAlgorithm=None,
                   maxEvals=None, searchSpace=None, timeout=None, earlyStopRounds=None,
                   earlyStopTolerance=0.0, targetMetric=None, pruning="none",
-                 pruningMinTrials=5, initialTrials=None, showProgress=True, mlflowLogging=None):
+                 pruningMinTrials=5, initialTrials=None, showProgress=True, mlflowLogging=None,
+                 reuseUntunedStages=True):
         """Sets Params by keyword, as PySpark estimators do."""
         self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
         self._check_values()

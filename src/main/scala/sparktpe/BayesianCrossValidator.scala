@@ -48,7 +48,9 @@ trait BayesianCrossValidatorParams extends TuningParams {
  *
  * Folds are those of Spark's `CrossValidator` for the same seed (or `foldCol`), so grid mode
  * gives the same `avgMetrics`. The input is cached once for the fit (unless already cached) and
- * released at the end. The best trial is refitted on the whole input to give `bestModel`.
+ * released at the end; so are each fold's rows, or, with `reuseUntunedStages`, the output of the
+ * Pipeline's leading untuned stages fitted once per fold ([[StageReuse]]). The best trial is
+ * refitted on the whole input to give `bestModel`.
  *
  * Every Spark job of a fit carries the fit's job tag and a description such as
  * `sparktpe trial 7/40 fold 2/3`, and keeps the caller's job group and local properties;
@@ -82,6 +84,7 @@ class BayesianCrossValidator(override val uid: String)
   def setPruning(value: String): this.type = set(pruning, value)
   def setPruningMinTrials(value: Int): this.type = set(pruningMinTrials, value)
   def setShowProgress(value: Boolean): this.type = set(showProgress, value)
+  def setReuseUntunedStages(value: Boolean): this.type = set(reuseUntunedStages, value)
   def setMlflowLogging(value: Boolean): this.type = set(mlflowLogging, value)
   def setInitialTrials(value: String): this.type = set(initialTrials, value)
   /** Continues the search of `model`: its trials come first, then `maxEvals` more. */

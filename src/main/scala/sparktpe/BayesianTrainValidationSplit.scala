@@ -58,6 +58,7 @@ class BayesianTrainValidationSplit(override val uid: String)
   def setPruning(value: String): this.type = set(pruning, value)
   def setPruningMinTrials(value: Int): this.type = set(pruningMinTrials, value)
   def setShowProgress(value: Boolean): this.type = set(showProgress, value)
+  def setReuseUntunedStages(value: Boolean): this.type = set(reuseUntunedStages, value)
   def setMlflowLogging(value: Boolean): this.type = set(mlflowLogging, value)
   def setInitialTrials(value: String): this.type = set(initialTrials, value)
   /** Continues the search of `model`: its trials come first, then `maxEvals` more. */

@@ -68,10 +68,54 @@ trait SearchEstimator extends TuningParams with Logging {
 
   def getProposerTimeout: Double = proposerTimeoutSeconds
 
+  @transient @volatile private var proposerParams: Option[Seq[(String, String)]] = None
+
+  /**
+   * The Params the external proposer ([[setTrialProposer]]) may set, as JSON
+   * `[{"parent": stageUid, "name": paramName}, ...]`; null: unknown. Stage reuse
+   * (`reuseUntunedStages`) fits once per fold the leading Pipeline stages none of them belongs
+   * to; while this is unknown, an external proposer may set any Param, so no stage is reused.
+   * The Python wrapper sets the Params of its search space here.
+   * @throws IllegalArgumentException for JSON of another shape
+   */
+  def setProposerParams(json: String): this.type = {
+    proposerParams = Option(json).map { text =>
+      val parsed = try org.json4s.jackson.JsonMethods.parse(text) catch {
+        case scala.util.control.NonFatal(e) => throw new IllegalArgumentException(
+          s"proposerParams = ${text.take(80)} is not allowed: JSON [{\"parent\": uid, \"name\": name}, ...] (${e.getMessage})")
+      }
+      parsed.children.map { item =>
+        (item \ "parent", item \ "name") match {
+          case (org.json4s.JString(parent), org.json4s.JString(name)) => (parent, name)
+          case _ => throw new IllegalArgumentException(s"proposerParams = ${text.take(80)} is not " +
+            "allowed: each entry must be {\"parent\": stageUid, \"name\": paramName}")
+        }
+      }
+    }
+    this
+  }
+
   protected def copyTrialProposerTo(other: SearchEstimator): Unit = {
     trialProposer.foreach(other.setTrialProposer)
     other.setCandidateStages(candidateStages.toArray)
     other.setProposerTimeout(proposerTimeoutSeconds)
+    other.proposerParams = proposerParams
+  }
+
+  /**
+   * The uids of the stages whose Params some setting of this search may set: the grid's, the
+   * Scala space's, the initial trials' (retried ones run again) and the external proposer's
+   * declared Params ([[setProposerParams]]). None when an external proposer proposes and has
+   * declared nothing: then any Param may be set.
+   */
+  private def touchedStages(initial: Seq[TrialResult]): Option[Set[String]] = {
+    val external = trialProposer.isDefined && getSearchAlgorithm != "grid"
+    val declared = if (external) proposerParams.map(_.map(_._1)) else Some(Nil)
+    declared.map { fromProposer =>
+      (get(estimatorParamMaps).toSeq.flatten.flatMap(m => TrialResult.entries(m, Nil).map(_._1.parent)) ++
+        get(searchSpace).toSeq.flatMap(_.dimensions.map(_.param.parent)) ++
+        initial.flatMap(_.settings.map(_._1.parent)) ++ fromProposer).toSet
+    }
   }
 
   // The fits of this instance in progress, registered as the first thing each fit does.
@@ -151,8 +195,8 @@ trait SearchEstimator extends TuningParams with Logging {
     val keepModels = $(collectSubModels)
     val initial = initialTrialResults
     control.check(initial) // cancelled while the Params were checked
-    val weCached = df.storageLevel == StorageLevel.NONE
-    if (weCached) df.persist(StorageLevel.MEMORY_AND_DISK)
+    val weCached = StageReuse.cache(df, s"sparktpe $uid input")
+    var reuse: Option[StageReuse] = None
     try {
       val splits = SparkJobs.withTags(sc, Nil, s"sparktpe $uid: checking the folds")(split(df))
       initial.find(_.foldMetrics.length != splits.length).foreach { t =>
@@ -160,15 +204,28 @@ trait SearchEstimator extends TuningParams with Logging {
           s"trials scored on ${splits.length} fold(s), as this tuner scores them")
       }
       control.check(initial)
+      if ($(reuseUntunedStages)) {
+        val touched = touchedStages(initial)
+        val prefix = StageReuse.untouchedPrefix(est, touched)
+        val keyed = StageReuse.keyedStage(est, touched).nonEmpty
+        logInfo(s"$uid: stage reuse: $prefix leading stage(s) fitted once per fold" +
+          (if (keyed) s"; the output of stage ${prefix + 1} cached per setting" else ""))
+        reuse = Some(new StageReuse(splits, est, prefix, keyed, uid))
+      }
       val warmStart = WarmStart(initial)
       val scheduler = new TrialScheduler(splits.length, warmStart.carried.length + getMaxEvals,
         $(parallelism), eval.isLargerBetter, makeProposer(initial),
         runFold = task => {
-          val (train, valid) = splits(task.fold)
           try SparkJobs.withTags(sc, Seq(control.trialsTag), describe(task)) {
-            val model = est.fit(train, task.paramMap).asInstanceOf[Model[_]]
-            val metric = eval.evaluate(model.transform(valid, task.paramMap))
-            FoldResult(metric, if (keepModels) Some(model) else None)
+            val in = reuse.map(_.input(task.fold, task.paramMap)).getOrElse {
+              val (train, valid) = splits(task.fold)
+              FoldInput(est, train, valid, identity)
+            }
+            try {
+              val model = in.estimator.fit(in.train, task.paramMap).asInstanceOf[Model[_]]
+              val metric = eval.evaluate(model.transform(in.valid, task.paramMap))
+              FoldResult(metric, if (keepModels) Some(in.whole(model)) else None)
+            } finally in.done()
           } catch {
             // Our jobs were cancelled, not by us: the caller's job group was cancelled, or
             // someone cancelled our jobs in the Spark UI. Spark's tuners end there: so do we.
@@ -198,6 +255,7 @@ trait SearchEstimator extends TuningParams with Logging {
         running.remove(scheduler)
       }
     } finally {
+      reuse.foreach(_.release())
       if (weCached) SearchEstimator.uninterruptibly(df.unpersist())
     }
   }

@@ -191,6 +191,25 @@ trait TuningParams extends Params {
   final val mlflowLogging: BooleanParam = new BooleanParam(this, "mlflowLogging",
     "log the search to MLflow, one child run per trial (Python wrapper); unset: when a run is active")
 
+  /**
+   * Stage reuse (see [[StageReuse]]). When true (default) and the estimator is a `Pipeline`,
+   * its leading stages that no setting of the search touches are fitted once per fold (the
+   * final refit fits them once on the whole input, as `Pipeline.fit` does), and their output on
+   * each fold's training and validation rows is cached for the search, so each trial fits only
+   * the stages after them; with no such stages, each fold's training and validation rows are
+   * cached. When the first tuned stage has stages after it, its output is cached too, per fold
+   * and per setting of it (at most [[StageReuse.KeyedOutputsPerFold]] per fold, least recently
+   * used dropped). Results are the same either way. Costs memory: about `numFolds` times the
+   * input's cached size (times the untuned stages' output size over the input's; up to that
+   * again per kept setting), released when `fit` ends, however it ends. False: every trial fits every stage on rows drawn afresh from the cached input, as
+   * Spark's `CrossValidator` does (only the input is cached).
+   */
+  final val reuseUntunedStages: BooleanParam = new BooleanParam(this, "reuseUntunedStages",
+    "fit the leading Pipeline stages that no setting touches once per fold and cache their " +
+      "output (else each fold's rows) for the search; false: refit every stage in every trial")
+
+  def getReuseUntunedStages: Boolean = $(reuseUntunedStages)
+
   def getShowProgress: Boolean = $(showProgress)
   def getMlflowLogging: Boolean = $(mlflowLogging)
 
@@ -199,7 +218,7 @@ trait TuningParams extends Params {
 
   setDefault(seed -> this.getClass.getName.hashCode.toLong, parallelism -> 1,
     collectSubModels -> false, earlyStopTolerance -> 0.0,
-    pruning -> "none", pruningMinTrials -> 5, showProgress -> true)
+    pruning -> "none", pruningMinTrials -> 5, showProgress -> true, reuseUntunedStages -> true)
 
   def getEstimator: Estimator[_] = $(estimator)
   def getEstimatorParamMaps: Array[ParamMap] = $(estimatorParamMaps)
