@@ -1,11 +1,12 @@
 """How many fits median pruning saves at parallelism 1, 2 and 4, and what it costs in best metric.
 
-Random search (so every configuration of a seed evaluates the same settings) over a
-NaiveBayes (model type and smoothing) on scikit-learn's breast-cancer data (569 rows, 30
-non-negative features), 3 folds,
-log loss (smaller is better; one Spark job per evaluation), ``maxEvals`` trials, with ``pruning="none"`` and ``"median"``
-(``pruningMinTrials`` 5). Fits are counted exactly: the folds each trial scored (a pruned trial's
-partial ``foldMetrics``), so the machine's load does not blur them; the refit is left out.
+Random search (so every configuration of a seed evaluates the same settings) over a NaiveBayes
+(model type and smoothing) on scikit-learn's breast-cancer data (569 rows, 30 non-negative
+features), 3 folds, log loss (smaller is better; one Spark job per evaluation), ``maxEvals``
+trials (default 16), with ``pruning="none"`` and ``"median"`` (``pruningMinTrials`` 5). Fits
+are counted exactly: the folds each trial scored (a pruned trial's partial ``foldMetrics``), so
+the machine's load does not blur them; the refit is left out. Wall seconds are printed too, but
+on a shared machine they are noise.
 
 Prints one JSON line per (seed, parallelism, pruning) and a Markdown table of medians over seeds.
 Run from the repository root after ``project/sbt package``:
