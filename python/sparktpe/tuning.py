@@ -426,6 +426,8 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
         trial whose mean over its evaluated folds is worse than the median of the finished
         trials' means over the same folds starts no more folds. It is recorded with status
         "pruned" and its partial metrics, never chosen as best, and TPE sees its partial loss.
+        With ``parallelism > 1`` a trial's next fold waits for that verdict while free threads
+        start new trials (asynchronous successive halving over folds, as in ASHA; see the README).
     pruningMinTrials : int, default 5
         Finished trials needed before any trial is pruned, >= 1.
     initialTrials : BayesianCrossValidatorModel, SearchError, SearchInterrupted or str, optional

@@ -25,7 +25,14 @@ private[sparktpe] final case class SearchOutcome(
  * proposer for a new trial. So with `parallelism <= numFolds` trials finish one after another,
  * and an adaptive proposer sees each result before it proposes again, while every thread stays
  * busy. The policies are objects it consults: [[StoppingRule]]s after each finished trial, the
- * [[Timeout]] on its clock, [[MedianPruning]] after each fold.
+ * [[Timeout]] on its clock, [[MedianPruning]] after each fold and before starting one.
+ *
+ * With pruning, the policy may hold a trial's next fold (the trial awaits a verdict that may
+ * abandon it). A free thread then takes the next fold of the oldest trial not held, else starts
+ * a new trial, so at `parallelism > 1` first folds of new trials run while verdicts are pending.
+ * When no new trial can start (maxEvals reached, the proposer exhausted), a free thread runs
+ * the held fold of the oldest trial instead of idling: every held fold runs or is pruned, and
+ * a search never waits on itself. Without pruning nothing is held and the order is as above.
  *
  * State is guarded by one lock that is never held while a fit or a proposer runs. Proposals are
  * made one at a time, on the worker that wants one (an external proposer wraps itself in
@@ -44,7 +51,8 @@ private[sparktpe] final case class SearchOutcome(
  *                       trial, a fatal one fails the search
  * @param onJobsToCancel cancels the Spark jobs of this search's trials (on any early end)
  * @param log            receives one line per finished trial and one when the search stops
- * @param pruning        abandons trials after a fold (None: no pruning)
+ * @param pruning        abandons trials after a fold and holds their next fold until its
+ *                       verdict (None: no pruning)
  * @param warmStart      trials of an earlier search: carried-over trials keep the first trial
  *                       ids, count as finished and are heard by the proposer first; retried
  *                       settings run next
@@ -202,21 +210,24 @@ private[sparktpe] final class TrialScheduler(
   private def nextWork(): Work = lock.synchronized {
     var work: Work = null
     while (work == null) {
+      lazy val finished = trials.toSeq.flatMap(_.result)
+      def held(t: Trial) = pruning.exists(_.holdsNextFold(t.foldsRunning, finished))
+      val newTrialPossible = !exhausted && trials.length < maxEvals
       if (end.nonEmpty) {
         work = Stop
-      } else trials.find(_.wantsFold) match {
+      } else trials.find(t => t.wantsFold && !held(t)) match {
         case Some(t) =>
-          t.foldsStarted += 1
-          t.foldsRunning += 1
-          running += 1
-          maxRunning = math.max(maxRunning, running)
-          work = RunFold(t, t.foldsStarted - 1)
+          work = startFold(t)
         case None if !proposing && retries.nonEmpty && trials.length < maxEvals =>
           trials += new Trial(trials.length, retries.dequeue(), System.nanoTime(), numFolds, retried = true)
-        case None if !proposing && !exhausted && trials.length < maxEvals =>
+        case None if !proposing && newTrialPossible =>
           proposing = true
           work = Propose(trials.length, unreported.toList)
           unreported.clear()
+        case None if !proposing && trials.exists(_.wantsFold) =>
+          // No new trial can start: rather than idle until a verdict, run a held fold (oldest
+          // trial first). It is wasted only if that trial is then pruned.
+          work = startFold(trials.find(_.wantsFold).get)
         case None if !proposing && running == 0 =>
           work = Stop
         case None =>
@@ -224,6 +235,15 @@ private[sparktpe] final class TrialScheduler(
       }
     }
     work
+  }
+
+  /** Starts `t`'s next fold (call with the lock held). */
+  private def startFold(t: Trial): Work = {
+    t.foldsStarted += 1
+    t.foldsRunning += 1
+    running += 1
+    maxRunning = math.max(maxRunning, running)
+    RunFold(t, t.foldsStarted - 1)
   }
 
   private def propose(trialId: Int, finished: Seq[TrialOutcome]): Unit = {

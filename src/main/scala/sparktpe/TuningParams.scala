@@ -76,7 +76,9 @@ trait TuningParams extends Params {
    * Fold-level pruning: "none" (default) or "median", the median stopping rule of Golovin et al.,
    * "Google Vizier", KDD 2017 (also Optuna's `MedianPruner`), applied to folds: after each fold,
    * a trial whose mean over its evaluated folds is worse than the median of the finished
-   * trials' means over the same folds starts no more folds and is recorded as "pruned".
+   * trials' means over the same folds starts no more folds and is recorded as "pruned". With
+   * `parallelism > 1` a trial's next fold then waits for that verdict, while free threads start
+   * new trials (asynchronous successive halving over folds; see [[MedianPruning]]).
    */
   final val pruning: Param[String] = new Param(this, "pruning",
     "fold-level pruning: none, or median (after each fold, a trial whose mean over the folds " +

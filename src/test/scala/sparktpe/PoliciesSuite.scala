@@ -69,6 +69,18 @@ class PoliciesSuite extends AnyFunSuite {
       .shouldPrune(Array(0.71, Double.NaN, Double.NaN), Array(true, false, false), finished))
   }
 
+  test("MedianPruning holds a trial's next fold only while a started fold awaits its verdict and the rule applies") {
+    val ok = Seq(trial(0.8), trial(0.7))
+    val rule = new MedianPruning(minTrials = 2, largerIsBetter = true)
+    assert(rule.applies(ok) && rule.holdsNextFold(unscored = 1, ok))
+    assert(rule.holdsNextFold(unscored = 2, ok))
+    assert(!rule.holdsNextFold(unscored = 0, ok)) // every started fold scored, and it survived
+    // Before minTrials ok trials (pruned and failed ones do not count), nothing waits.
+    val notYet = Seq(trial(0.8), trial(0.1, TrialResult.Pruned), trial(Double.NaN, TrialResult.Failed))
+    assert(!rule.applies(notYet) && !rule.holdsNextFold(unscored = 1, notYet))
+    assert(!rule.holdsNextFold(unscored = 1, Nil))
+  }
+
   test("WarmStart carries over ended trials, renumbered, and retries the cancelled ones' settings") {
     val p = new org.apache.spark.ml.classification.LogisticRegression().regParam.asInstanceOf[
       org.apache.spark.ml.param.Param[Any]]
