@@ -337,24 +337,6 @@ def space_params(owner, space, stages):
     return known
 
 
-def searched_params(space):
-    """Every Param the space may set, as ``(stage uid, name)`` pairs: its keys and the keys of
-    the ``sparktpe.subspace(...)`` dicts inside it (a conditional space's alternatives).
-
-    Returns
-    -------
-    list of (str, str)
-        Sorted, without repeats.
-    """
-    keys = {(key.parent, key.name) for key in space if is_param(key)}
-    for node in _nodes(space):
-        if isinstance(node, Apply) and node.name == "dict":
-            for key, _ in node.named_args:
-                parent, _, name = key.rpartition(".")
-                keys.add((parent, name))
-    return sorted(keys)
-
-
 def flatten(point, params):
     """A sampled point as ``[(Param, value)]``: sub-spaces chosen by a label are opened,
     so only the chosen alternative's Params appear."""

@@ -24,7 +24,7 @@ from sparktpe.progress import SearchProgress, interactive
 from sparktpe.tracking import logged_search
 from sparktpe.proposer import HyperoptProposer
 from sparktpe.space import (check_space, check_space_against_jvm, grid_as_space, is_param,
-                            searched_params, space_params, stages_in)
+                            space_params, stages_in)
 from sparktpe.space_json import space_to_json
 from sparktpe.stages import all_stages, check_jvm_twins, grid_stages, owner_of
 
@@ -292,8 +292,11 @@ class _BayesianTuner(Estimator, _Checks, _Persistence):
             proposer = HyperoptProposer(space, algorithm, self.getMaxEvals(), self.getSeed(),
                                         params=params)
             # What the space may set, so that the JVM reuses the stages it leaves alone.
+            declared = (params.values() if params is not None
+                        else [p for setting in self.getEstimatorParamMaps() for p in setting])
             java_tuner.setProposerParams(json.dumps(
-                [{"parent": parent, "name": name} for parent, name in searched_params(space)]))
+                [{"parent": parent, "name": name}
+                 for parent, name in sorted({(p.parent, p.name) for p in declared})]))
             ensure_callback_server_started(sc._gateway)
             java_tuner.setTrialProposer(proposer)
         return java_tuner, proposer
