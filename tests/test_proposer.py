@@ -38,3 +38,24 @@ def test_example_draws_one_setting_from_the_space_and_leaves_the_search_unchange
     assert set(example["vals"]) == {"rate", "depth"}
     assert json.loads(asked.example()) == example  # seeded: the same draw each time
     assert proposals(asked, 6) == plain  # the search's own proposals did not move
+
+
+def test_a_pruned_trial_ranks_after_every_finished_trial_whatever_its_partial_loss():
+    # A pruned trial's partial loss (its first folds only) may look better than any full mean;
+    # TPE must still count its setting among the poor ones, as Optuna's TPE does.
+    knobs = Knobs()
+    space = {knobs.rate: hp.uniform("rate", 0.25, 0.5)}
+    proposer = HyperoptProposer(space, "tpe", 20, seed=3)
+    finished = []
+    for trial_id, (status, loss) in enumerate([("ok", -0.6), ("ok", -0.7), ("pruned", -0.9),
+                                               ("ok", -0.65), ("failed", None)]):
+        answer = json.loads(proposer.propose(json.dumps({"trialId": trial_id, "finished": finished})))
+        finished = [{"trialId": trial_id, "status": status, "vals": answer["vals"],
+                     **({} if loss is None else {"loss": loss})}]
+    proposer.propose(json.dumps({"trialId": 5, "finished": finished}))
+    losses = {doc["tid"]: doc["result"].get("loss") for doc in proposer._trials.trials}
+    ok_losses = [losses[0], losses[1], losses[3]]
+    assert ok_losses == [-0.6, -0.7, -0.65]
+    assert losses[2] > max(ok_losses)  # ranked after the finished trials, not first
+    assert proposer._trials.trials[2]["result"]["sparktpe_partial_loss"] == -0.9
+    assert losses[4] is None and losses[5] is None  # failed and pending: TPE reads +inf

@@ -73,7 +73,7 @@ def test_median_pruning_stops_a_poor_trial_after_one_fold(iris):
     assert len(rows[1].foldMetrics) == 2
     assert sum(m == m for m in rows[1].foldMetrics) == 1 and rows[1].metric < 0.5
     assert model.bestModel.stages[-1].getMaxIter() == 5
-    # TPE hears a pruned trial's partial loss and goes on proposing.
+    # TPE hears of a pruned trial (ranked after the finished ones) and goes on proposing.
     tpe = BayesianCrossValidator(estimator=pipeline, estimatorParamMaps=grid[:2], evaluator=evaluator,
                                  searchAlgorithm="tpe", maxEvals=2, numFolds=2, pruning="median",
                                  pruningMinTrials=1, seed=4).fit(iris)

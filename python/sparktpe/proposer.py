@@ -4,12 +4,14 @@ The JVM asks for one trial at a time and reports the trials that finished since 
 This side keeps a ``hyperopt.Trials`` in step with it: a proposed trial stays in state NEW
 (pending) until reported, then becomes DONE with its loss, or DONE with no loss when it failed.
 TPE (``hyperopt.tpe.suggest``) reads missing losses as +inf, so pending trials push concurrent
-proposals apart and failed settings count as a bad region. Trials it never proposed (those of
+proposals apart and failed settings count as a bad region; pruned trials get +inf too (their
+partial mean is not comparable with full means). Trials it never proposed (those of
 ``initialTrials``) arrive with their settings and are added to the history as DONE.
 """
 
 import functools
 import json
+import math
 import threading
 import traceback
 
@@ -95,10 +97,16 @@ class HyperoptProposer:
             self._add_earlier_trial(report)
         doc = self._docs[int(report["trialId"])]
         doc["state"] = JOB_STATE_DONE
-        if report["status"] in ("ok", "pruned"):
-            # A pruned trial's loss is its partial mean: worse than the median, so TPE counts
-            # its region as poor (as Optuna's TPE reads a pruned trial's last value).
+        if report["status"] == "ok":
             doc["result"] = {"status": STATUS_OK, "loss": float(report["loss"])}
+        elif report["status"] == "pruned":
+            # A pruned trial's loss is a mean over its first folds only, which can be easier
+            # than the rest (on the benchmark, fold 0's AUC is 0.011 above the 3-fold mean), so
+            # it would rank among full means as better than it is and pull TPE towards a region
+            # the median rule judged poor. It ranks after every finished trial instead, as in
+            # Optuna's TPE (pruned trials go to the "above" group); its partial loss is kept.
+            doc["result"] = {"status": STATUS_OK, "loss": math.inf,
+                             "sparktpe_partial_loss": float(report["loss"])}
         else:
             doc["result"] = {"status": STATUS_FAIL}
         self._trials.refresh()

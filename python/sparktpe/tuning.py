@@ -428,7 +428,8 @@ class BayesianCrossValidator(_BayesianTuner, CrossValidatorParams):
         for Black-Box Optimization", KDD 2017; Optuna's ``MedianPruner``): after each fold, a
         trial whose mean over its evaluated folds is worse than the median of the finished
         trials' means over the same folds starts no more folds. It is recorded with status
-        "pruned" and its partial metrics, never chosen as best, and TPE sees its partial loss.
+        "pruned" and its partial metrics, never chosen as best, and TPE ranks it after every
+        finished trial (a mean over the first folds is not comparable with full means).
         With ``parallelism > 1`` a trial's next fold waits for that verdict while free threads
         start new trials (asynchronous successive halving over folds, as in ASHA; see the README).
     pruningMinTrials : int, default 5
