@@ -40,10 +40,12 @@ import report
 
 NAME = "grid_speed"
 CASES = ["example 10%", "example 100%", "heavy"]
-FULL = {"repetitions": 2, "fraction": None, "parallelisms": [1, 2], "cases": CASES,
+# One repetition by default keeps run_all's full form under an hour (this part: about 18 minutes;
+# two repetitions, as in bench/results/grid_speed.md, take 28). The price is noise: the two
+# repetitions there differ by up to 12% on the heavy case and up to 23% on "example 10%".
+FULL = {"repetitions": 1, "fraction": None, "parallelisms": [1, 2], "cases": CASES,
         "fractions": {"example 10%": 0.1, "example 100%": 1.0, "heavy": 0.1}}
-# the whole table costs as much as the other two cases together: one repetition keeps the full
-# form under an hour (its fits take seconds, so one run's noise is a few percent)
+# the whole table costs as much as the other two cases together: never more than one repetition
 MAX_REPETITIONS = {"example 100%": 1}
 # --quick: one tiny case, a 1-setting grid, parallelism 2: checks that the contenders run and the
 # report is written, measures nothing (bench/tuner_memory.py's --quick runs the heavy pipeline)

@@ -30,8 +30,14 @@ How to read the output (medians over seeds; AUC is larger-is-better):
 * plots in ``<out-dir>/plots/``: median best-so-far against fits and against wall seconds, one
   panel per parallelism (trials in the order they finished).
 
+The budget study (``--budget-study``, with a larger ``--max-evals``) asks one question at a
+trial budget the full form cannot afford: does TPE beat random once it has trials to adapt with?
+Random runs once per seed (its proposals are the same at any parallelism), TPE at each
+parallelism, TPE pruned at parallelism 2; it writes ``search_budget.json`` and ``.md``.
+
     project/dev.sh bench --parts search [--quick]
     .venv/bin/python bench/search_quality.py [--quick] [--repetitions 5] [--max-evals 16]
+    .venv/bin/python bench/search_quality.py --budget-study --max-evals 32 --parallelisms 1 2
 """
 
 import math
@@ -47,9 +53,13 @@ import flights_data
 import report
 
 NAME = "search_quality"
-FULL = {"repetitions": 5, "fraction": 0.02, "max_evals": 16, "parallelisms": [1, 2, 4]}
+BUDGET_NAME = "search_budget"
+# fmin is sequential and costs 2.5 times a sparktpe search: on the first 3 seeds only, so that
+# run_all's full form stays under an hour
+FULL = {"repetitions": 5, "fraction": 0.02, "max_evals": 16, "parallelisms": [1, 2, 4],
+        "fmin_seeds": 3}
 # --quick: one seed of 2 trials at parallelism 2: checks that everything runs, measures nothing
-QUICK = {"repetitions": 1, "fraction": 0.005, "max_evals": 2, "parallelisms": [2]}
+QUICK = {"repetitions": 1, "fraction": 0.005, "max_evals": 2, "parallelisms": [2], "fmin_seeds": 1}
 PRUNING_PARALLELISM = 2
 FMIN = "Hyperopt fmin + PySpark CV"
 
@@ -61,6 +71,14 @@ def parse_args(argv=None):
                         + report.default_help("max_evals", FULL, QUICK))
     p.add_argument("--parallelisms", type=report.positive_int, nargs="+", default=None,
                    help="parallelisms " + report.default_help("parallelisms", FULL, QUICK))
+    p.add_argument("--fmin-seeds", type=int, default=None,
+                   help="seeds (the first ones) on which fmin runs "
+                        + report.default_help("fmin_seeds", FULL, QUICK))
+    p.add_argument("--budget-study", action="store_true",
+                   help="TPE against random only, at a larger --max-evals: random once per seed "
+                        "(at the first parallelism: its proposals do not depend on parallelism), "
+                        "TPE at each parallelism, TPE pruned; no grid, no fmin; writes "
+                        f"{BUDGET_NAME}.json and .md")
     return report.finish(p.parse_args(argv))
 
 
@@ -127,7 +145,8 @@ def summarise(runs, args):
                          "seeds": len(reps)}
     wins = {}
     for p in args.parallelisms:
-        tpe, rnd = runs.get(f"TPE p={p}", []), runs.get(f"random p={p}", [])
+        tpe = runs.get(f"TPE p={p}", [])
+        rnd = runs.get(f"random p={p}") or runs.get(f"random p={args.parallelisms[0]}", [])
         pairs = [(final_best(a), final_best(b)) for a, b in zip(tpe, rnd)]
         wins[str(p)] = {"tpe_beats_random": sum(1 for a, b in pairs if None not in (a, b) and a > b),
                         "seeds": len(pairs)}
@@ -159,14 +178,26 @@ def markdown(args, s, rows, info, done):
                ["median", report.fmt(pr["median_fits_on"], ".0f"), report.fmt(pr["median_best_on"], ".5f")]]
     spread = s["spread"]
     warning = "" if spread is None or spread >= 1e-2 else " (BELOW 1e-2: too easy to rank searchers)"
-    return (f"# Search quality on a hard problem: grid, random, TPE and fmin at equal trials\n\n"
+    if args.budget_study:
+        title = f"# TPE against random search at {args.max_evals} trials (budget study)"
+        who = (f"{args.max_evals} trials per search; random once per seed, at parallelism "
+               f"{args.parallelisms[0]} (random proposals do not depend on parallelism: the same "
+               "seed gives the same trials), compared with TPE at every parallelism; no grid, no fmin")
+        order = "configurations in rotated order per seed"
+    else:
+        title = "# Search quality on a hard problem: grid, random, TPE and fmin at equal trials"
+        who = f"{args.max_evals} trials per search (grid: {s['grid_size']} settings)"
+        order = (f"configurations in rotated order per seed; grid once per parallelism; fmin on "
+                 f"the first {args.fmin_seeds} seed(s)")
+    plots = BUDGET_NAME if args.budget_study else NAME
+    return (f"{title}\n\n"
             f"- data: flights x weather x planes, --fraction {args.fraction} -> {rows:,} rows; "
             f"3 folds from the `fold` column; area under ROC\n"
             f"- model: the heavy pipeline's untuned stages (fitted once) into a RandomForestClassifier; 6 tuned Params; "
-            f"{args.max_evals} trials per search (grid: {s['grid_size']} settings)\n"
+            f"{who}\n"
             f"- metric spread over the space (max - min of {s['random_trials']} random trials): "
             f"{report.fmt(spread, '.4f')}{warning}\n"
-            f"- {done} seed(s), configurations in rotated order per seed; grid once per parallelism\n"
+            f"- {done} seed(s), {order}\n"
             f"{report.machine_line(info)}\n\n"
             + report.table(["configuration", "best AUC", "fits", "wall s", "seeds"], lines) + "\n\n"
             + report.table(["parallelism", "TPE > random (seeds)"], wins) + "\n\n"
@@ -177,11 +208,11 @@ def markdown(args, s, rows, info, done):
             "Medians over seeds. \"fits\": model fits run (fold fits plus refits on all rows; "
             "fmin's CrossValidator refits every setting). \"TPE > random\": seeds on which TPE's "
             "best beat random search's at that parallelism (target: >= 4 of 5 at 1 and 2). "
-            "Plots: plots/search_quality_fits.png and plots/search_quality_seconds.png, median "
+            f"Plots: plots/{plots}_fits.png and plots/{plots}_seconds.png, median "
             "best-so-far against fits and against wall seconds.\n")
 
 
-def plot(runs, args):
+def plot(runs, args, name=NAME):
     """Median best-so-far against fits and seconds, one panel per parallelism; returns paths."""
     from matplotlib.figure import Figure
 
@@ -193,19 +224,20 @@ def plot(runs, args):
         fig = Figure(figsize=(5 * len(args.parallelisms), 4))
         panels = fig.subplots(1, len(args.parallelisms), squeeze=False)[0]
         for panel, p in zip(panels, args.parallelisms):
-            for name, cs in curves.items():
-                if not (name.endswith(f"p={p}") or f"p={p} " in name or name == FMIN):
+            for label_, cs in curves.items():
+                if not (label_.endswith(f"p={p}") or f"p={p} " in label_ or label_ == FMIN
+                        or (args.budget_study and label_.startswith("random"))):
                     continue
                 end = max(pt[axis] for c in cs for pt in c) if any(cs) else 0
                 xs = np.linspace(0, end, 200)
                 ys = [report.median([best_at(c, x, axis) for c in cs]) for x in xs]
-                panel.plot(xs, [np.nan if y is None else y for y in ys], label=name)
+                panel.plot(xs, [np.nan if y is None else y for y in ys], label=label_)
             panel.set_title(f"parallelism {p}")
             panel.set_xlabel(label)
             panel.set_ylabel("median best AUC so far")
             panel.legend(fontsize=7)
         fig.tight_layout()
-        path = out / f"{NAME}_{stem}.png"
+        path = out / f"{name}_{stem}.png"
         fig.savefig(path, dpi=90)
         paths.append(str(path))
     return paths
@@ -227,21 +259,30 @@ def main(argv=None):
             pipeline, space, evaluator, p, algorithm, args.max_evals, seed, **params), data)
 
     seeds = list(range(1, args.repetitions + 1))
+    out_name = BUDGET_NAME if args.budget_study else NAME
     runs = {}
     for i, seed in enumerate(seeds):
         configs = {}
-        if i == 0:
+        if args.budget_study:
+            configs[f"random p={args.parallelisms[0]}"] = search("random", args.parallelisms[0], seed)
+            configs.update({f"TPE p={p}": search("tpe", p, seed) for p in args.parallelisms})
+            if PRUNING_PARALLELISM in args.parallelisms:
+                configs[f"TPE p={PRUNING_PARALLELISM} pruned"] = search(
+                    "tpe", PRUNING_PARALLELISM, seed, pruning="median")
+        if i == 0 and not args.budget_study:
             configs.update({f"grid p={p}": (lambda p=p: contenders.fit_sparktpe(
                 contenders.sparktpe_grid(pipeline, grid, evaluator, p), data))
                 for p in args.parallelisms})
-        for p in args.parallelisms:
-            configs[f"random p={p}"] = search("random", p, seed)
-            configs[f"TPE p={p}"] = search("tpe", p, seed)
-        if PRUNING_PARALLELISM in args.parallelisms:
-            configs[f"TPE p={PRUNING_PARALLELISM} pruned"] = search(
-                "tpe", PRUNING_PARALLELISM, seed, pruning="median")
-        configs[FMIN] = lambda: {**contenders.fit_fmin_cv(pipeline, space, evaluator,
-                                                          args.max_evals, seed, data), "kind": "fmin"}
+        if not args.budget_study:
+            for p in args.parallelisms:
+                configs[f"random p={p}"] = search("random", p, seed)
+                configs[f"TPE p={p}"] = search("tpe", p, seed)
+            if PRUNING_PARALLELISM in args.parallelisms:
+                configs[f"TPE p={PRUNING_PARALLELISM} pruned"] = search(
+                    "tpe", PRUNING_PARALLELISM, seed, pruning="median")
+        if not args.budget_study and i < args.fmin_seeds:
+            configs[FMIN] = lambda: {**contenders.fit_fmin_cv(
+                pipeline, space, evaluator, args.max_evals, seed, data), "kind": "fmin"}
         for name in report.rotated(list(configs), i):
             result = {"seed": seed, **configs[name]()}
             runs.setdefault(name, []).append(result)
@@ -250,8 +291,8 @@ def main(argv=None):
         summary = summarise(runs, args)
         summary["grid_size"] = len(grid)
         final = i + 1 == len(seeds)
-        summary["plots"] = plot(runs, args) if final else []
-        report.write(args, NAME, {"machine": info, "rows": rows, "summary": summary, "runs": runs},
+        summary["plots"] = plot(runs, args, out_name) if final else []
+        report.write(args, out_name, {"machine": info, "rows": rows, "summary": summary, "runs": runs},
                      markdown(args, summary, rows, info, i + 1), final=final)
     spark.stop()
 

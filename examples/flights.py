@@ -49,10 +49,11 @@ def parse_args():
     return parser.parse_args()
 
 
-def start_spark():
+def start_spark(web_ui=True):
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     spark = (sparktpe.configure(SparkSession.builder)
              .master("local[2]").appName("sparktpe-flights")
+             .config("spark.ui.enabled", str(web_ui).lower())
              .config("spark.driver.host", "127.0.0.1")
              .config("spark.driver.bindAddress", "127.0.0.1")
              .config("spark.ui.showConsoleProgress", "false")
