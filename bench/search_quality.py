@@ -23,8 +23,8 @@ How to read the output (medians over seeds; AUC is larger-is-better):
 
 * "best": the best trial's mean fold AUC; "fits": model fits run (fold fits + refits);
   "wall s": seconds of ``fit`` (``fmin``);
-* "TPE > random": on how many seeds TPE's best beat random search's at the same parallelism
-  (paired: same seed, same folds). Issue 11's target: at least 4 of 5 at parallelism 1 and 2;
+* "TPE > random": on how many seeds TPE's best beat random search's by more than ``TIE``
+  (1e-4; less is run-to-run noise) at the same parallelism (paired: same seed, same folds). Issue 11's target: at least 4 of 5 at parallelism 1 and 2;
 * the pruning table: fits and best with ``pruning`` off and on at parallelism 2; target >= 30%
   fewer fits with the best within 1e-3 (needs the pruning of issue 11 point 2 at parallelism > 1);
 * plots in ``<out-dir>/plots/``: median best-so-far against fits and against wall seconds, one
@@ -61,6 +61,9 @@ FULL = {"repetitions": 5, "fraction": 0.02, "max_evals": 16, "parallelisms": [1,
 # --quick: one seed of 2 trials at parallelism 2: checks that everything runs, measures nothing
 QUICK = {"repetitions": 1, "fraction": 0.005, "max_evals": 2, "parallelisms": [2], "fmin_seeds": 1}
 PRUNING_PARALLELISM = 2
+# Reruns of one setting differ by up to 8e-6 AUC (Spark's run-to-run noise; 7.7e-6 between the
+# startup trials TPE and random share in the budget study), so a lead below this is a tie
+TIE = 1e-4
 FMIN = "Hyperopt fmin + PySpark CV"
 
 
@@ -148,7 +151,7 @@ def summarise(runs, args):
         tpe = runs.get(f"TPE p={p}", [])
         rnd = runs.get(f"random p={p}") or runs.get(f"random p={args.parallelisms[0]}", [])
         pairs = [(final_best(a), final_best(b)) for a, b in zip(tpe, rnd)]
-        wins[str(p)] = {"tpe_beats_random": sum(1 for a, b in pairs if None not in (a, b) and a > b),
+        wins[str(p)] = {"tpe_beats_random": sum(1 for a, b in pairs if None not in (a, b) and a > b + TIE),
                         "seeds": len(pairs)}
     random_metrics = [t["metric"] for name, reps in runs.items() if name.startswith("random")
                       for r in reps for t in r["trials"] if t["status"] == "ok" and t["metric"] == t["metric"]]
@@ -207,7 +210,8 @@ def markdown(args, s, rows, info, done):
             + report.table(["pruning", "fits", "best AUC"], pruning) + "\n\n"
             "Medians over seeds. \"fits\": model fits run (fold fits plus refits on all rows; "
             "fmin's CrossValidator refits every setting). \"TPE > random\": seeds on which TPE's "
-            "best beat random search's at that parallelism (target: >= 4 of 5 at 1 and 2). "
+            f"best beat random search's by more than {TIE:g} (less is run-to-run noise) at that "
+            "parallelism (target: >= 4 of 5 at 1 and 2). "
             f"Plots: plots/{plots}_fits.png and plots/{plots}_seconds.png, median "
             "best-so-far against fits and against wall seconds.\n")
 
