@@ -1,5 +1,6 @@
-"""The benchmark harness's own logic: how it tells a tuner's caches from an estimator's, and the
-rotated order of its repetitions (bench/memory.py, bench/report.py)."""
+"""The benchmark harness's own logic: how it tells a tuner's caches from an estimator's, the
+rotated order of its repetitions, and how the search benchmark counts TPE's wins over random
+search (bench/memory.py, bench/report.py, bench/search_quality.py)."""
 
 import sys
 from pathlib import Path
@@ -37,3 +38,23 @@ def test_repetitions_rotate_the_order_of_contenders():
     results = report.repeat(["a", "b", "c"], 4, lambda name, rep: order.append((rep, name)) or {"seconds": 0.0})
     assert [name for _, name in order] == list("abc" "bca" "cab" "abc")
     assert {name: len(runs) for name, runs in results.items()} == {"a": 4, "b": 4, "c": 4}
+
+
+def test_tpe_beats_random_only_by_more_than_run_to_run_noise():
+    import argparse
+
+    import search_quality  # noqa: E402  (imports pyspark and hyperopt, not a session)
+
+    def run(best):
+        return {"trials": [{"status": "ok", "metric": best}, {"status": "pruned", "metric": 0.9}],
+                "fits": 4, "seconds": 1.0}
+
+    random_bests, tpe_bests = [0.70, 0.70, 0.70], [0.700005, 0.7002, 0.69]
+    runs = {"random p=1": [run(b) for b in random_bests], "TPE p=1": [run(b) for b in tpe_bests],
+            "TPE p=2": [run(b) for b in tpe_bests]}
+    summary = search_quality.summarise(runs, argparse.Namespace(parallelisms=[1, 2]))
+    # 5e-6 is a tie (reruns of one setting differ by that much), 2e-4 a win, -1e-2 a loss; at
+    # parallelism 2 the budget study's single random run (at the first parallelism) is the rival
+    assert summary["tpe_vs_random"] == {"1": {"tpe_beats_random": 1, "seeds": 3},
+                                        "2": {"tpe_beats_random": 1, "seeds": 3}}
+    assert summary["spread"] == 0.0  # pruned trials' partial metrics are not in the spread
