@@ -58,3 +58,15 @@ def test_tpe_beats_random_only_by_more_than_run_to_run_noise():
     assert summary["tpe_vs_random"] == {"1": {"tpe_beats_random": 1, "seeds": 3},
                                         "2": {"tpe_beats_random": 1, "seeds": 3}}
     assert summary["spread"] == 0.0  # pruned trials' partial metrics are not in the spread
+
+
+def test_the_search_benchmarks_grid_is_of_about_the_trial_budget(spark):
+    from pyspark.ml.classification import RandomForestClassifier
+
+    import search_quality  # noqa: E402
+
+    forest = RandomForestClassifier()
+    sizes = {n: len(search_quality.grid_of_size(forest, n)) for n in (2, 8, 14, 16)}
+    assert sizes == {2: 2, 8: 8, 14: 12, 16: 16}  # 14 trials: a third depth, not 8 settings
+    depths = sorted({m[forest.maxDepth] for m in search_quality.grid_of_size(forest, 14)})
+    assert depths == [3, 5, 7]
