@@ -17,8 +17,8 @@ bench/out/ with ``--quick``; at the end this prints all the tables. A separate p
 keeps one part's JVM heap and Python peak memory out of another's measurements, and a part that
 fails does not stop the others (the exit status says so).
 
-Sizes: the defaults (grid, search, memory) take about 50 minutes on an idle 2-core machine (an
-estimate from the fits each runs and their costs; each script's docstring says what it runs);
+Sizes: the defaults (grid, search, memory) take 56 minutes on an idle 2-core machine (measured
+2026-12-01: grid 20.0, search 30.4, memory 5.7; each script's docstring says what it runs);
 ``--quick`` takes a few minutes on an idle machine and only checks that everything works.
 ``--repetitions`` and ``--fraction`` go to every part; the ``--<part>-args`` strings pass that
 part's own options, e.g. ``--grid-args "--cases heavy --parallelisms 1 2 4"``.
