@@ -40,7 +40,7 @@ import report
 
 NAME = "grid_speed"
 CASES = ["example 10%", "example 100%", "heavy"]
-# One repetition by default keeps run_all's full form under an hour (this part: about 18 minutes;
+# One repetition by default keeps run_all's full form under an hour (this part: 20 minutes;
 # two repetitions, as in bench/results/grid_speed.md, take 28). The price is noise: the two
 # repetitions there differ by up to 12% on the heavy case and up to 23% on "example 10%".
 FULL = {"repetitions": 1, "fraction": None, "parallelisms": [1, 2], "cases": CASES,
